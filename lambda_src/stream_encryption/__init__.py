@@ -1,0 +1,1 @@
+"""Kinesis Data Streams server-side encryption as a CloudFormation custom resource."""

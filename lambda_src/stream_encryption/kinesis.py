@@ -1,0 +1,323 @@
+"""The Kinesis adapter: DescribeStreamSummary / Start / Stop, error mapping, and waiting.
+
+Every call is bounded by a Deadline. Throttling, 5xx and connection errors are retried here with
+jittered exponential backoff (botocore's own retries are off so one policy, deadline-aware, rules);
+errors a person must fix become KinesisError with a Reason that says what to do.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, TypeVar
+
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+
+from .clock import Clock
+from .decision import SETTLING_STATUSES, StreamState
+from .identifiers import StreamRef
+
+FIRST_POLL_SECONDS = 0.5
+POLL_CAP_SECONDS = 1.0
+RETRY_FIRST_SECONDS = 0.5
+RETRY_CAP_SECONDS = 8.0
+QUOTA_RETRIES = 2
+
+_THROTTLING_CODES = frozenset(
+    {
+        "LimitExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "KMSThrottlingException",
+        "ProvisionedThroughputExceededException",
+    }
+)
+_TRANSIENT_CODES = frozenset(
+    {"InternalFailure", "InternalFailureException", "ServiceUnavailable", "InternalServerError"}
+)
+
+T = TypeVar("T")
+# "unknown": the call failed in a way that may still have applied it (reset, timeout, 5xx);
+# the caller reads the stream again rather than repeat a change blindly.
+Accepted = Literal["accepted", "in-use", "unknown"]
+
+
+class KinesisClient(Protocol):
+    """The three operations we use (a boto3 Kinesis client satisfies it)."""
+
+    def describe_stream_summary(self, **kwargs: Any) -> Any: ...
+    def start_stream_encryption(self, **kwargs: Any) -> Any: ...
+    def stop_stream_encryption(self, **kwargs: Any) -> Any: ...
+
+
+class KinesisError(Exception):
+    """A failure a person has to act on; ``reason`` says what and how."""
+
+    def __init__(self, reason: str, code: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class DeadlineReached(Exception):
+    """Time for this invocation is up; ``last_state`` is what the stream last looked like."""
+
+    def __init__(self, last_state: StreamState | None) -> None:
+        super().__init__("deadline reached")
+        self.last_state = last_state
+
+
+@dataclass
+class Deadline:
+    """A point on the clock's monotonic axis that waiting must not pass."""
+
+    clock: Clock
+    at: float
+
+    def remaining(self) -> float:
+        return self.at - self.clock.now()
+
+
+class Backoff:
+    """Jittered exponential delays: ``first``, growing by ``factor`` up to ``cap``."""
+
+    def __init__(self, first: float, factor: float, cap: float, rng: random.Random) -> None:
+        self._first, self._factor, self._cap, self._rng = first, factor, cap, rng
+        self._next = first
+
+    def next(self) -> float:
+        delay = self._next
+        self._next = min(self._cap, self._next * self._factor)
+        return delay * self._rng.uniform(0.8, 1.0)
+
+    def throttled(self) -> None:
+        """Back off harder: another caller shares the account's 20-per-second Describe budget."""
+        self._next = min(RETRY_CAP_SECONDS, max(self._next * 2, 2.0))
+
+
+class KinesisAdapter:
+    """Kinesis calls for one stream operation, all bounded by ``deadline``."""
+
+    def __init__(
+        self,
+        client: KinesisClient,
+        clock: Clock,
+        deadline: Deadline,
+        rng: random.Random | None = None,
+        on_call: Callable[[str], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._clock = clock
+        self.deadline = deadline
+        self._rng = rng or random.Random()
+        self._on_call = on_call or (lambda _operation: None)
+        self.last_state: StreamState | None = None
+        self._refusals = Backoff(1.0, 2.0, RETRY_CAP_SECONDS, self._rng)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def describe(self, stream: StreamRef) -> StreamState | None:
+        """The stream's summary, or None when it does not exist."""
+
+        def call() -> StreamState | None:
+            self._on_call("DescribeStreamSummary")
+            try:
+                reply = self._client.describe_stream_summary(**stream.api_params())
+            except ClientError as error:
+                if _code(error) == "ResourceNotFoundException":
+                    return None
+                raise
+            summary = reply["StreamDescriptionSummary"]
+            return StreamState(
+                arn=summary.get("StreamARN", stream.arn.arn),
+                name=summary.get("StreamName", stream.arn.name),
+                status=summary.get("StreamStatus", "ACTIVE"),
+                encryption_type=summary.get("EncryptionType") or "NONE",
+                key_id=summary.get("KeyId"),
+            )
+
+        state = self._with_retries("DescribeStreamSummary", stream, call)
+        if state is not None:
+            self.last_state = state
+        return state
+
+    def wait_until_settled(self, stream: StreamRef) -> StreamState | None:
+        """Poll until the stream is neither CREATING nor UPDATING (or gone).
+
+        First look after about half a second, then every second or so; throttling stretches the
+        interval. Raises DeadlineReached rather than overrun the invocation.
+        """
+        polls = Backoff(FIRST_POLL_SECONDS, 1.5, POLL_CAP_SECONDS, self._rng)
+        while True:
+            state = self.describe(stream)
+            if state is None or state.status not in SETTLING_STATUSES:
+                return state
+            self.pause(polls.next())
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def start(self, stream: StreamRef, key_id: str) -> Accepted:
+        """StartStreamEncryption; "in-use" when the stream is not ACTIVE (decide again later)."""
+        return self._change("StartStreamEncryption", stream, key_id)
+
+    def stop(self, stream: StreamRef, key_id: str) -> Accepted:
+        """StopStreamEncryption with the stream's current key."""
+        return self._change("StopStreamEncryption", stream, key_id)
+
+    def _change(self, operation: str, stream: StreamRef, key_id: str) -> Accepted:
+        method = (
+            self._client.start_stream_encryption
+            if operation == "StartStreamEncryption"
+            else self._client.stop_stream_encryption
+        )
+        limit_refusals = 0
+        while True:
+
+            def call() -> Accepted:
+                self._on_call(operation)
+                try:
+                    method(**stream.api_params(), EncryptionType="KMS", KeyId=key_id)
+                except ClientError as error:
+                    if _code(error) == "ResourceInUseException":
+                        return "in-use"
+                    raise
+                return "accepted"
+
+            try:
+                return self._with_retries(operation, stream, call, key_id=key_id)
+            except _MaybeApplied:
+                return "unknown"
+            except _QuotaSuspected as suspected:
+                # LimitExceeded without "rate": the 25-a-day quota, or a throttle worded
+                # differently. Unsuccessful calls cost no quota, so look twice before failing.
+                limit_refusals += 1
+                if limit_refusals > QUOTA_RETRIES:
+                    raise KinesisError(
+                        _quota_reason(operation, stream, suspected.message),
+                        "LimitExceededException",
+                    ) from None
+                self.pause(RETRY_FIRST_SECONDS * 2**limit_refusals)
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _with_retries(
+        self, operation: str, stream: StreamRef, call: Callable[[], T], key_id: str = ""
+    ) -> T:
+        backoff = Backoff(RETRY_FIRST_SECONDS, 2.0, RETRY_CAP_SECONDS, self._rng)
+        while True:
+            try:
+                return call()
+            except ClientError as error:
+                code, message = _code(error), _message(error)
+                if (
+                    code == "LimitExceededException"
+                    and operation != "DescribeStreamSummary"
+                    and "rate" not in message.lower()
+                ):
+                    raise _QuotaSuspected(message) from None
+                if code in _THROTTLING_CODES:
+                    backoff.throttled()
+                elif code in _TRANSIENT_CODES or _http_status(error) >= 500:
+                    if operation != "DescribeStreamSummary":
+                        raise _MaybeApplied from None
+                else:
+                    raise KinesisError(
+                        explain(operation, code, message, stream, key_id), code
+                    ) from None
+            except (BotocoreConnectionError, HTTPClientError):
+                # Reset, refused or timed out: a read is simply retried; a write may have landed.
+                if operation != "DescribeStreamSummary":
+                    raise _MaybeApplied from None
+            self.pause(backoff.next())
+
+    def pause_after_refusal(self) -> None:
+        """Before reading again after ResourceInUse or a write of unknown fate; grows each time."""
+        self.pause(self._refusals.next())
+
+    def pause(self, seconds: float) -> None:
+        """Sleep, unless that would pass the deadline (then DeadlineReached)."""
+        if self.deadline.remaining() < seconds:
+            raise DeadlineReached(self.last_state)
+        self._clock.sleep(seconds)
+
+
+class _MaybeApplied(Exception):
+    """A write whose fate is unknown."""
+
+
+class _QuotaSuspected(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__("LimitExceededException")
+        self.message = message
+
+
+def settled(state: StreamState | None) -> bool:
+    return state is None or state.status not in SETTLING_STATUSES
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", ""))
+
+
+def _http_status(error: ClientError) -> int:
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+    return int(status) if isinstance(status, int) else 400
+
+
+def _quota_reason(operation: str, stream: StreamRef, message: str) -> str:
+    what = "key changes" if operation == "StartStreamEncryption" else "encryption disables"
+    return (
+        f"Kinesis refused {operation} on {stream.arn.arn} with LimitExceededException "
+        f"({message or 'no message'}): a stream allows 25 {what} per rolling 24 hours. Wait until "
+        "the oldest change is 24 hours old, then retry the stack operation."
+    )
+
+
+def explain(operation: str, code: str, message: str, stream: StreamRef, key_id: str) -> str:
+    """An actionable Reason for a Kinesis error: which stream, which key, what to check."""
+    said = f"{code}: {message}" if message else code
+    action = operation.replace("StreamEncryption", "")
+    reasons = {
+        "AccessDeniedException": (
+            f"The function's role may not call kinesis:{operation} on {stream.arn.arn} ({said}). "
+            "Grant it on that stream ARN (the CDK construct does this for you)."
+        ),
+        "KMSDisabledException": (
+            f"KMS key {key_id} is disabled ({said}). Enable it (kms:EnableKey) or use another key."
+        ),
+        "KMSInvalidStateException": (
+            f"KMS key {key_id} is in a state Kinesis cannot use, e.g. pending deletion or pending "
+            f"import ({said}). Cancel the deletion or use another key."
+        ),
+        "KMSAccessDeniedException": (
+            f"Kinesis was denied access to KMS key {key_id} ({said}). The key policy must let "
+            "the function's role use the key (kms:GenerateDataKey, kms:DescribeKey) via Kinesis."
+        ),
+        "KMSNotFoundException": (
+            f"KMS key {key_id} was not found in account {stream.arn.account}, region "
+            f"{stream.arn.region} ({said}). Check the key id, ARN or alias and its region."
+        ),
+        "KMSOptInRequired": (
+            f"The account {stream.arn.account} is not subscribed to AWS KMS ({said}). Sign up for "
+            "KMS, then retry."
+        ),
+        "InvalidArgumentException": (
+            f"Kinesis rejected {operation} for {stream.arn.arn} with key {key_id or '(none)'} "
+            f"({said}). Check KeyId and EncryptionType."
+        ),
+        "ResourceNotFoundException": (
+            f"Stream {stream.arn.name} was not found in account {stream.arn.account}, region "
+            f"{stream.arn.region} ({said})."
+        ),
+    }
+    return reasons.get(
+        code, f"Kinesis {action} on {stream.arn.arn} failed ({said or 'no details'})."
+    )
