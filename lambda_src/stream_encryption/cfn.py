@@ -233,7 +233,9 @@ def build_body(
             high = middle - 1
     encoded = _encode({**body, "Reason": message[:low] + "..." + suffix})
     if len(encoded) > MAX_BODY_BYTES:  # echoed ids alone are oversized: not a real CFN event
-        encoded = _encode({**body, "Reason": "...", "Status": "FAILED"})
+        echoed = ("StackId", "RequestId", "LogicalResourceId", "PhysicalResourceId")
+        capped = {name: str(body[name])[:900] for name in echoed}
+        encoded = _encode({**body, **capped, "Reason": "...", "Status": "FAILED"})
     return encoded
 
 
