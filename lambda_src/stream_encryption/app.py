@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import random
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from .cfn import (
     build_body,
     failed_create_marker,
     parse_event,
+    redact,
     send_response,
 )
 from .clock import Clock, SystemClock
@@ -118,7 +120,11 @@ def process(raw_event: object, context: object, deps: Dependencies) -> SendResul
     try:
         outcome = _decide(raw_event, parsed, info, deps)
     except Exception as error:  # a bug must still answer CloudFormation, never hang the stack
-        logger.exception("Unexpected error while handling the request")
+        trace = redact("".join(traceback.format_exception(error)), parsed.target.url)
+        logger.error(
+            "Unexpected error while handling the request",
+            extra={"error": type(error).__name__, "traceback": trace},
+        )
         outcome = Outcome(
             "FAILED",
             _fallback_id(parsed),

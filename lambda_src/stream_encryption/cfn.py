@@ -204,7 +204,7 @@ def build_body(
     be a silent lie.
     """
     physical_id = clean_text(physical_resource_id)[:MAX_PHYSICAL_ID_LENGTH] or "unknown"
-    message = _redact(clean_text(reason), target.url)
+    message = redact(clean_text(reason), target.url)
     suffix = f" {clean_text(log_hint)}" if log_hint else ""
     body: dict[str, Any] = {
         "Status": status,
@@ -243,7 +243,8 @@ def _encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def _redact(text: str, url: str) -> str:
+def redact(text: str, url: str) -> str:
+    """``text`` with the ResponseURL and its query string (the signature) cut out."""
     query = url.partition("?")[2]
     for secret in (url, query):
         if secret and secret in text:

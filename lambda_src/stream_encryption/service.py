@@ -248,7 +248,6 @@ def _change(
     return state
 
 
-
 def _not_found(target: StreamRef, *, after_start: bool) -> str:
     stream = target.arn
     where = f"in account {stream.account}, region {stream.region}"

@@ -5,7 +5,6 @@ import json
 import urllib.error
 
 import pytest
-
 from stream_encryption.cfn import (
     FAILED_CREATE_PREFIX,
     HANDOVER_KEY,
@@ -22,7 +21,9 @@ from stream_encryption.cfn import (
 from stream_encryption.identifiers import parse_stream_arn
 
 URL = "https://bucket.s3.amazonaws.com/arn%3Aaws%3Acloudformation%7CRes%7Cid?X-Amz-Signature=abc123secret"
-TARGET = ResponseTarget(URL, "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", "req-1", "Enc")
+TARGET = ResponseTarget(
+    URL, "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1", "req-1", "Enc"
+)
 
 
 def event(**overrides):
@@ -109,7 +110,10 @@ class TestBody:
 
     def test_huge_reasons_are_truncated_to_4096_bytes_keeping_the_log_pointer(self):
         raw = build_body(
-            TARGET, status="FAILED", reason="é\"\\" * 5000, physical_resource_id="p",
+            TARGET,
+            status="FAILED",
+            reason='é"\\' * 5000,
+            physical_resource_id="p",
             log_hint="Details: group g, stream s.",
         )
         assert len(raw) <= 4096
@@ -194,7 +198,9 @@ class ScriptedOpener:
 
 
 def send(opener, clock=None, time_left=lambda: 100.0):
-    return send_response(TARGET, b'{"x":1}', clock=clock or FakeClock(), time_left=time_left, opener=opener)
+    return send_response(
+        TARGET, b'{"x":1}', clock=clock or FakeClock(), time_left=time_left, opener=opener
+    )
 
 
 class TestSend:

@@ -1,7 +1,6 @@
 """The pure reconcile decision (SPEC "Create / Update" 2-3 and "Delete")."""
 
 import pytest
-
 from stream_encryption.decision import (
     Done,
     Fail,
@@ -41,16 +40,23 @@ def test_unencrypted_stream_is_started_with_the_key_as_given():
 
 @pytest.mark.parametrize("current", [UUID, KEY_ARN])
 def test_equivalent_key_means_no_call_at_all(current):
-    assert decide_encrypt(KEY_ARN, STREAM, state(encryption="KMS", key=current), start_accepted=False) == Done()
+    assert (
+        decide_encrypt(KEY_ARN, STREAM, state(encryption="KMS", key=current), start_accepted=False)
+        == Done()
+    )
 
 
 def test_other_key_is_replaced():
-    decision = decide_encrypt(KEY_ARN, STREAM, state(encryption="KMS", key="alias/aws/kinesis"), start_accepted=False)
+    decision = decide_encrypt(
+        KEY_ARN, STREAM, state(encryption="KMS", key="alias/aws/kinesis"), start_accepted=False
+    )
     assert decision == Start(KEY_ARN)
 
 
 def test_never_start_twice_in_one_request():
-    decision = decide_encrypt(KEY_ARN, STREAM, state(encryption="KMS", key="alias/other"), start_accepted=True)
+    decision = decide_encrypt(
+        KEY_ARN, STREAM, state(encryption="KMS", key="alias/other"), start_accepted=True
+    )
     assert isinstance(decision, Fail)
     assert "someone else" in decision.reason and "alias/other" in decision.reason
 

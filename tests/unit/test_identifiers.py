@@ -1,7 +1,6 @@
 """Key and stream identifier parsing, and the key-equivalence rule of SPEC "Create / Update" 3."""
 
 import pytest
-
 from stream_encryption.identifiers import (
     StreamArn,
     StreamRef,

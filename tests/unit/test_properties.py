@@ -1,7 +1,6 @@
 """SPEC "Resource type and properties": validation, defaults, and Reasons that name the problem."""
 
 import pytest
-
 from stream_encryption.identifiers import DEFAULT_KEY_ID
 from stream_encryption.properties import PropertiesError, parse_properties, resolve_target
 
@@ -75,7 +74,9 @@ def test_long_values_are_shortened_in_the_reason():
 
 
 def test_a_name_resolves_in_the_function_account_and_region():
-    ref = resolve_target(parse_properties(props(StreamName="orders")), "aws", "eu-west-1", "111122223333")
+    ref = resolve_target(
+        parse_properties(props(StreamName="orders")), "aws", "eu-west-1", "111122223333"
+    )
     assert ref.by_name
     assert ref.arn.arn == "arn:aws:kinesis:eu-west-1:111122223333:stream/orders"
 

@@ -1,0 +1,88 @@
+"""SPEC "Waiting": adaptive polling, the hand-over to a fresh invocation, and its fallback."""
+
+import itertools
+import statistics
+
+from tests.support.harness import ACCOUNT, REGION, make_event
+
+ARN = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders"
+
+
+def describe_times(h):
+    return [c.time for c in h.kinesis.calls if c.operation == "DescribeStreamSummary"]
+
+
+def test_polling_looks_within_a_second_then_about_every_second(h):
+    h.kinesis.create_stream("orders", update_seconds=30)
+    h.run(make_event(StreamName="orders"))
+    start = next(c.time for c in h.kinesis.calls if c.operation == "StartStreamEncryption")
+    polls = [t for t in describe_times(h) if t > start]
+    assert polls[0] - start <= 1.0
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
+    assert max(gaps) <= 1.0
+    assert statistics.mean(gaps) >= 0.75  # never hammers the 20 TPS account budget
+    assert polls[-1] - (start + 30) <= 1.0  # notices ACTIVE within a poll
+
+
+def test_throttled_describes_back_off_further(h):
+    h.kinesis.create_stream("orders", update_seconds=30)
+    h.kinesis.throttle_next("DescribeStreamSummary", 4)
+    body = h.run(make_event(StreamName="orders"))
+    times = describe_times(h)
+    assert times[4] - times[0] >= 2.0 + 2.0 * 0.8 * 3  # 2 s, then doubling
+    assert body["Status"] == "SUCCESS"
+
+
+def test_long_update_is_handed_over_and_the_second_invocation_answers(h):
+    h.kinesis.create_stream("orders", update_seconds=100)
+    body = h.run(make_event(StreamName="orders", ServiceTimeout="600"), timeout=60)
+    assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == ARN
+    assert h.invocations >= 2
+    assert len(h.puts.requests) == 1  # the first invocation did not answer
+    states = h.handovers()
+    assert states[0]["hop"] == 1 and states[0]["startAccepted"] is True
+    assert h.kinesis.count("StartStreamEncryption") == 1  # never re-called after the hand-over
+    assert "HandedOver" in h.metrics.names() and "EncryptionStarted" in h.metrics.names()
+
+
+def test_each_invocation_hands_over_before_its_own_deadline(h):
+    h.kinesis.create_stream("orders", update_seconds=100)
+    h.run(make_event(StreamName="orders"), timeout=30)
+    assert len(h.handovers()) >= 3
+    starts = h.invocation_starts
+    for t in describe_times(h):
+        began = max(s for s in starts if s <= t)
+        assert t <= began + 30 - 1.0  # leaves room to respond or hand over
+
+
+def test_handover_that_fails_sends_failed_saying_still_updating(h):
+    h.kinesis.create_stream("orders", update_seconds=100)
+    h.invokes.fail_with = RuntimeError("Lambda said no")
+    body = h.run(make_event(StreamName="orders", ServiceTimeout="600"), timeout=30)
+    assert body["Status"] == "FAILED"
+    assert "still UPDATING" in body["Reason"] and "Handing the wait over" in body["Reason"]
+    assert body["PhysicalResourceId"] == ARN  # Start was accepted: rollback must undo it
+
+
+def test_async_invoke_that_is_not_accepted_falls_back_to_failed(h):
+    h.kinesis.create_stream("orders", update_seconds=100)
+    h.invokes.status = 500
+    body = h.run(make_event(StreamName="orders", ServiceTimeout="600"), timeout=30)
+    assert body["Status"] == "FAILED" and "still UPDATING" in body["Reason"]
+
+
+def test_service_timeout_bounds_the_whole_wait(h):
+    h.kinesis.create_stream("orders", update_seconds=10_000)
+    body = h.run(make_event(StreamName="orders", ServiceTimeout="200"), timeout=60)
+    assert body["Status"] == "FAILED"
+    assert "still UPDATING" in body["Reason"] and "ServiceTimeout 200 s" in body["Reason"]
+    assert h.clock.now() < 200  # answered before CloudFormation gives up
+    assert h.invocations >= 3
+
+
+def test_handover_waiting_before_start_never_starts_twice(h):
+    h.kinesis.create_stream("orders", status="UPDATING", active_after=70)
+    body = h.run(make_event(StreamName="orders", ServiceTimeout="600"), timeout=30)
+    assert body["Status"] == "SUCCESS"
+    assert h.kinesis.count("StartStreamEncryption") == 1
+    assert h.handovers()[0]["startAccepted"] is False

@@ -1,0 +1,200 @@
+"""Drive ``stream_encryption.app.process`` the way CloudFormation and Lambda do, in virtual time.
+
+Each invocation gets a fresh context whose remaining time follows the virtual clock; responses are
+captured by a fake opener; an asynchronous self-invoke (the hand-over) is captured and can be run
+as the next invocation, as Lambda would.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging
+import urllib.error
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger
+from stream_encryption.app import Dependencies, process
+from stream_encryption.cfn import HANDOVER_KEY
+
+from tests.support.kinesis_sim import KinesisSimulator, VirtualClock
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:kinesis-stream-encryption"
+STACK_ID = (
+    f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/orders/6c1d2c10-0000-11ef-9d5a-0a1b2c3d4e5f"
+)
+SIGNATURE = "f00dfacecafe5ec12e7"
+RESPONSE_URL = (
+    "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
+    "arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/orders/6c1d%7CEnc%7Creq"
+    f"?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200&X-Amz-Signature={SIGNATURE}"
+)
+
+
+def make_event(
+    request_type: str = "Create", physical_id: str | None = None, **properties: str
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": FUNCTION_ARN,
+        "ResponseURL": RESPONSE_URL,
+        "StackId": STACK_ID,
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": "StreamEncryption",
+        "ResourceType": "Custom::KinesisStreamEncryption",
+        "ResourceProperties": {"ServiceToken": FUNCTION_ARN, **properties},
+    }
+    if physical_id is not None:
+        event["PhysicalResourceId"] = physical_id
+    return event
+
+
+class FakeContext:
+    """A Lambda context whose remaining time runs on the virtual clock."""
+
+    def __init__(self, clock: VirtualClock, timeout: float) -> None:
+        self._clock = clock
+        self._ends = clock.now() + timeout
+        self.invoked_function_arn = FUNCTION_ARN
+        self.function_name = "kinesis-stream-encryption"
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 256
+        self.log_group_name = "/aws/lambda/kinesis-stream-encryption"
+        self.log_stream_name = "2026/11/26/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._ends - self._clock.now()) * 1000))
+
+
+class _Reply:
+    def __init__(self, status: int) -> None:
+        self.status = status
+
+    def __enter__(self) -> _Reply:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@dataclass
+class Puts:
+    """The ResponseURL's side: records every PUT and answers from a script (default 200)."""
+
+    script: list[int | BaseException] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, request: Any, timeout: float) -> _Reply:
+        self.requests.append(
+            {
+                "url": request.full_url,
+                "method": request.get_method(),
+                "content_type": request.get_header("Content-type"),
+                "body": request.data,
+            }
+        )
+        step = self.script.pop(0) if self.script else 200
+        if isinstance(step, BaseException):
+            raise step
+        if step >= 400:
+            raise urllib.error.HTTPError(request.full_url, step, "scripted", {}, io.BytesIO())  # type: ignore[arg-type]
+        return _Reply(step)
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(r["body"]) for r in self.requests]
+
+
+@dataclass
+class Invokes:
+    """The Lambda service's side of the hand-over: records async self-invokes."""
+
+    fail_with: BaseException | None = None
+    status: int = 202
+    payloads: list[dict[str, Any]] = field(default_factory=list)
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        if self.fail_with is not None:
+            raise self.fail_with
+        assert kwargs["InvocationType"] == "Event"
+        assert kwargs["FunctionName"] == FUNCTION_ARN
+        if self.status == 202:
+            self.payloads.append(json.loads(kwargs["Payload"]))
+        return {"StatusCode": self.status}
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.recorded: list[tuple[str, str, float]] = []
+
+    def add_metric(self, name: str, unit: Any, value: float) -> None:
+        self.recorded.append((name, str(unit), value))
+
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.recorded]
+
+
+class Harness:
+    """One simulated account: Kinesis simulator, virtual clock, response and invoke capture."""
+
+    def __init__(self, **simulator_options: Any) -> None:
+        self.clock = VirtualClock()
+        self.kinesis = KinesisSimulator(
+            self.clock, account_id=ACCOUNT, region=REGION, **simulator_options
+        )
+        self.client = boto3.client(
+            "kinesis", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        self.kinesis.attach(self.client)
+        self.puts = Puts()
+        self.invokes = Invokes()
+        self.metrics = Metrics()
+        self.log_stream = io.StringIO()
+        self.logger = Logger(
+            service=f"test-{uuid.uuid4().hex[:8]}",
+            logger_handler=logging.StreamHandler(self.log_stream),
+        )
+        self.invocations = 0
+        self.invocation_starts: list[float] = []
+
+    def invoke(self, event: dict[str, Any], timeout: float = 300.0) -> None:
+        """One Lambda invocation with a copy of the event (Lambda hands each its own)."""
+        self.invocations += 1
+        self.invocation_starts.append(self.clock.now())
+        deps = Dependencies(
+            logger=self.logger,
+            metrics=self.metrics,
+            kinesis_client=lambda region: self.client,
+            lambda_client=lambda region: self.invokes,
+            clock=self.clock,
+            opener=self.puts,
+        )
+        process(copy.deepcopy(event), FakeContext(self.clock, timeout), deps)
+
+    def run(
+        self, event: dict[str, Any], timeout: float = 300.0, max_invocations: int = 60
+    ) -> dict[str, Any]:
+        """Invoke, then follow hand-overs as Lambda would, until a response was sent."""
+        before = len(self.puts.requests)
+        pending: list[dict[str, Any]] = [event]
+        handed = len(self.invokes.payloads)
+        while pending and self.invocations < max_invocations:
+            self.invoke(pending.pop(), timeout)
+            if len(self.invokes.payloads) > handed:
+                pending.append(self.invokes.payloads[handed])
+                handed += 1
+        assert len(self.puts.requests) == before + 1, "expected exactly one response"
+        return self.puts.bodies[-1]
+
+    @property
+    def logs(self) -> str:
+        return self.log_stream.getvalue()
+
+    def handovers(self) -> list[dict[str, Any]]:
+        return [payload[HANDOVER_KEY] for payload in self.invokes.payloads]
