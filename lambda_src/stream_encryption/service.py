@@ -196,7 +196,12 @@ def _delete(request: CfnRequest, env: Environment, progress: Progress) -> Outcom
                 )
                 return succeeded(reason, decision.warning, kind)
             elif isinstance(decision, Stop):
-                state = _change(adapter, target, progress, decision.key_id, "stop")
+                try:
+                    state = _change(adapter, target, progress, decision.key_id, "stop")
+                except KinesisError as error:
+                    if error.code != "ResourceNotFoundException":
+                        raise
+                    state = None  # deleted between the read and the stop: nothing to undo
             else:
                 return failed(decision.reason if isinstance(decision, Fail) else repr(decision))
     except KinesisError as error:

@@ -109,30 +109,6 @@ def test_throttled_start_backs_off_and_retries(h):
     assert all(g > 0 for g in gaps) and gaps[-1] > gaps[0]
 
 
-@pytest.mark.parametrize(
-    ("code", "words"),
-    [
-        ("KMSDisabledException", "is disabled"),
-        ("KMSInvalidStateException", "pending deletion"),
-        ("KMSAccessDeniedException", "key policy"),
-        ("KMSNotFoundException", "not found"),
-        ("KMSOptInRequired", "not subscribed"),
-        ("AccessDeniedException", "kinesis:StartStreamEncryption"),
-        ("InvalidArgumentException", "Check KeyId"),
-    ],
-)
-def test_errors_a_person_must_fix_fail_with_an_actionable_reason(h, code, words):
-    h.kinesis.add_key(UUID)
-    h.kinesis.create_stream("orders")
-    h.kinesis.fail_next("StartStreamEncryption", code, "injected message")
-    body = h.run(make_event(StreamARN=ARN, KeyId=KEY_ARN))
-    assert body["Status"] == "FAILED"
-    assert words in body["Reason"] and code in body["Reason"]
-    assert body["PhysicalResourceId"].startswith(FAILED_CREATE_PREFIX)
-    assert h.kinesis.count("StartStreamEncryption") == 1  # no retry of a person's problem
-    assert "RequestFailed" in h.metrics.names()
-
-
 def test_disabled_key_is_named_in_the_reason(h):
     h.kinesis.add_key(UUID, state="Disabled")
     h.kinesis.create_stream("orders")

@@ -239,6 +239,12 @@ class TestSend:
         result = send(opener, clock, time_left=lambda: 3.0 - clock.t)
         assert not result.accepted and result.attempts < 6
 
+    def test_even_with_no_time_left_one_attempt_is_made(self):
+        opener = ScriptedOpener(500, 200)
+        result = send(opener, time_left=lambda: -1.0)
+        assert not result.accepted and result.attempts == 1
+        assert opener.requests[0][1] >= 1.0  # a usable timeout, not zero
+
     def test_errors_are_reported_by_type_never_by_message(self):
         opener = ScriptedOpener(ValueError(f"unknown url type: {URL}"))
         result = send(opener)

@@ -1,0 +1,223 @@
+"""Fault matrix: every error Start/Stop/DescribeStreamSummary can return, one row each.
+
+Each row asserts the exact response (status, physical id, Reason content) and what became of the
+stream. Errors a person must fix fail at once with a Reason that says what to do; transient ones
+(throttling, 5xx, resets) are retried and end in SUCCESS without a second key change.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+
+from stream_encryption.cfn import FAILED_CREATE_PREFIX
+from tests.support.harness import ACCOUNT, REGION, make_event
+
+UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{UUID}"
+ARN = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders"
+MARKER = "marker"  # stands for "a failed-Create marker, not a stream ARN"
+RATE = "Rate exceeded for stream orders under account 123456789012."
+QUOTA = "Exceeded the limit of 25 encryption changes per 24 hours for stream orders."
+
+
+@dataclass(frozen=True)
+class Row:
+    code: str
+    message: str = "injected"
+    count: int = 1
+    http_status: int = 400
+    status: str = "FAILED"
+    physical_id: str = MARKER
+    reason: tuple[str, ...] = ()
+    final_encryption: str = "NONE"
+    calls: int | None = None  # how many times the faulty operation was called
+
+
+START_ROWS = {
+    "InvalidArgument": Row("InvalidArgumentException", reason=("Check KeyId", KEY_ARN), calls=1),
+    "LimitExceeded-throttle": Row(
+        "LimitExceededException",
+        RATE,
+        count=3,
+        status="SUCCESS",
+        physical_id=ARN,
+        final_encryption="KMS",
+        calls=4,
+    ),
+    "LimitExceeded-quota": Row(
+        "LimitExceededException", QUOTA, count=99, reason=("25 key changes", "24 hours"), calls=3
+    ),
+    "ResourceInUse": Row(
+        "ResourceInUseException",
+        count=2,
+        status="SUCCESS",
+        physical_id=ARN,
+        final_encryption="KMS",
+        calls=3,
+    ),
+    "ResourceNotFound": Row(
+        "ResourceNotFoundException", reason=("orders", ACCOUNT, REGION), calls=1
+    ),
+    "AccessDenied": Row(
+        "AccessDeniedException", reason=("kinesis:StartStreamEncryption", ARN), calls=1
+    ),
+    "KMSDisabled": Row("KMSDisabledException", reason=(KEY_ARN, "disabled", "EnableKey"), calls=1),
+    "KMSInvalidState": Row(
+        "KMSInvalidStateException", reason=(KEY_ARN, "pending deletion"), calls=1
+    ),
+    "KMSAccessDenied": Row("KMSAccessDeniedException", reason=(KEY_ARN, "key policy"), calls=1),
+    "KMSNotFound": Row("KMSNotFoundException", reason=(KEY_ARN, "not found", REGION), calls=1),
+    "KMSOptInRequired": Row("KMSOptInRequired", reason=(ACCOUNT, "not subscribed"), calls=1),
+    "KMSThrottling": Row(
+        "KMSThrottlingException",
+        count=2,
+        status="SUCCESS",
+        physical_id=ARN,
+        final_encryption="KMS",
+        calls=3,
+    ),
+    "InternalFailure-500": Row(
+        "InternalFailure",
+        count=2,
+        http_status=500,
+        status="SUCCESS",
+        physical_id=ARN,
+        final_encryption="KMS",
+        calls=3,
+    ),
+    "ServiceUnavailable-503": Row(
+        "ServiceUnavailable",
+        http_status=503,
+        status="SUCCESS",
+        physical_id=ARN,
+        final_encryption="KMS",
+        calls=2,
+    ),
+    "UnknownError": Row("SomethingNewException", "brand new", reason=("SomethingNewException",)),
+}
+
+
+def check(h, body, row, *, operation):
+    assert body["Status"] == row.status
+    if row.physical_id == MARKER:
+        assert body["PhysicalResourceId"].startswith(FAILED_CREATE_PREFIX)
+    else:
+        assert body["PhysicalResourceId"] == row.physical_id
+    for words in row.reason:
+        assert words in body["Reason"]
+    if row.status == "FAILED":
+        assert row.code in body["Reason"]
+        assert "CloudWatch Logs group" in body["Reason"]
+    assert h.kinesis.stream("orders").encryption_type == row.final_encryption
+    if row.calls is not None:
+        assert h.kinesis.count(operation) == row.calls
+
+
+@pytest.mark.parametrize("row", START_ROWS.values(), ids=START_ROWS.keys())
+def test_start_stream_encryption_fault(h, row):
+    h.kinesis.add_key(UUID)
+    h.kinesis.create_stream("orders")
+    h.kinesis.fail_next(
+        "StartStreamEncryption", row.code, row.message, count=row.count, http_status=row.http_status
+    )
+    body = h.run(make_event(StreamARN=ARN, KeyId=KEY_ARN))
+    check(h, body, row, operation="StartStreamEncryption")
+    assert h.kinesis.count("StartStreamEncryption", outcome="OK") <= 1
+
+
+STOP_ROWS = {
+    "InvalidArgument": Row("InvalidArgumentException", final_encryption="KMS", calls=1),
+    "LimitExceeded-throttle": Row(
+        "LimitExceededException", RATE, count=2, status="SUCCESS", calls=3
+    ),
+    "LimitExceeded-quota": Row(
+        "LimitExceededException",
+        QUOTA,
+        count=99,
+        reason=("25 encryption disables",),
+        final_encryption="KMS",
+        calls=3,
+    ),
+    "ResourceInUse": Row("ResourceInUseException", status="SUCCESS", calls=2),
+    "AccessDenied": Row(
+        "AccessDeniedException",
+        reason=("kinesis:StopStreamEncryption",),
+        final_encryption="KMS",
+        calls=1,
+    ),
+    "InternalFailure-500": Row("InternalFailure", http_status=500, status="SUCCESS", calls=2),
+}
+
+
+@pytest.mark.parametrize("row", STOP_ROWS.values(), ids=STOP_ROWS.keys())
+def test_stop_stream_encryption_fault(h, row):
+    h.kinesis.add_key(UUID)
+    h.kinesis.create_stream("orders", encryption="KMS", key_id=KEY_ARN)
+    h.kinesis.fail_next(
+        "StopStreamEncryption", row.code, row.message, count=row.count, http_status=row.http_status
+    )
+    body = h.run(make_event("Delete", physical_id=ARN, StreamARN=ARN, KeyId=KEY_ARN))
+    check(h, body, Row(**{**row.__dict__, "physical_id": ARN}), operation="StopStreamEncryption")
+
+
+def test_stop_on_a_stream_deleted_since_the_read_succeeds(h):
+    h.kinesis.create_stream("orders", encryption="KMS", key_id="alias/aws/kinesis")
+    h.kinesis.fail_next("StopStreamEncryption", "ResourceNotFoundException", "gone")
+    body = h.run(make_event("Delete", physical_id=ARN, StreamARN=ARN))
+    assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == ARN
+
+
+DESCRIBE_ROWS = {
+    "LimitExceeded-throttle": ("LimitExceededException", 5, 400),
+    "ThrottlingException": ("ThrottlingException", 3, 400),
+    "InternalFailure-500": ("InternalFailure", 3, 500),
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "count", "http"), DESCRIBE_ROWS.values(), ids=DESCRIBE_ROWS.keys()
+)
+def test_transient_describe_faults_are_retried(h, code, count, http):
+    h.kinesis.create_stream("orders")
+    h.kinesis.fail_next("DescribeStreamSummary", code, RATE, count=count, http_status=http)
+    body = h.run(make_event(StreamARN=ARN))
+    assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == ARN
+    assert h.kinesis.stream("orders").encryption_type == "KMS"
+    assert h.kinesis.count("StartStreamEncryption") == 1
+
+
+def test_describe_access_denied_fails_naming_the_permission(h):
+    h.kinesis.create_stream("orders")
+    h.kinesis.fail_next("DescribeStreamSummary", "AccessDeniedException", "no")
+    body = h.run(make_event(StreamARN=ARN))
+    assert body["Status"] == "FAILED" and "kinesis:DescribeStreamSummary" in body["Reason"]
+    assert body["PhysicalResourceId"].startswith(FAILED_CREATE_PREFIX)
+    assert h.kinesis.count("StartStreamEncryption") == 0
+
+
+@pytest.mark.parametrize("kind", ["reset", "timeout", "connect", "connect-timeout"])
+@pytest.mark.parametrize("operation", ["DescribeStreamSummary", "StartStreamEncryption"])
+def test_connection_errors_are_retried(h, kind, operation):
+    h.kinesis.create_stream("orders")
+    h.kinesis.connection_error_next(operation, count=2, kind=kind)
+    body = h.run(make_event(StreamARN=ARN))
+    assert body["Status"] == "SUCCESS"
+    assert h.kinesis.stream("orders").encryption_type == "KMS"
+    assert h.kinesis.count("StartStreamEncryption", outcome="OK") == 1
+
+
+@pytest.mark.parametrize("kind", ["reset", "timeout"])
+def test_a_start_that_landed_but_whose_answer_was_lost_is_not_repeated(h, kind):
+    h.kinesis.create_stream("orders")
+    h.kinesis.connection_error_next("StartStreamEncryption", kind=kind, applied=True)
+    body = h.run(make_event(StreamARN=ARN))
+    assert body["Status"] == "SUCCESS"
+    assert h.kinesis.count("StartStreamEncryption") == 1
+
+
+def test_persistent_throttling_ends_in_a_timely_failure_not_a_hang(h):
+    h.kinesis.create_stream("orders")
+    h.kinesis.throttle_next("DescribeStreamSummary", 10_000)
+    body = h.run(make_event(StreamARN=ARN, ServiceTimeout="120"), timeout=60)
+    assert body["Status"] == "FAILED" and "Timed out" in body["Reason"]
+    assert h.clock.now() < 120
