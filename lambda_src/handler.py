@@ -14,6 +14,7 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
+
 from stream_encryption.app import Dependencies, process
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "kinesis-stream-encryption"

@@ -18,9 +18,9 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
+
 from stream_encryption.app import Dependencies, process
 from stream_encryption.cfn import HANDOVER_KEY
-
 from tests.support.kinesis_sim import KinesisSimulator, VirtualClock
 
 ACCOUNT = "123456789012"

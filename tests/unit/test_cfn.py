@@ -5,6 +5,7 @@ import json
 import urllib.error
 
 import pytest
+
 from stream_encryption.cfn import (
     FAILED_CREATE_PREFIX,
     HANDOVER_KEY,

@@ -1,6 +1,7 @@
 """The pure reconcile decision (SPEC "Create / Update" 2-3 and "Delete")."""
 
 import pytest
+
 from stream_encryption.decision import (
     Done,
     Fail,

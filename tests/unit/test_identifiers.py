@@ -1,6 +1,7 @@
 """Key and stream identifier parsing, and the key-equivalence rule of SPEC "Create / Update" 3."""
 
 import pytest
+
 from stream_encryption.identifiers import (
     StreamArn,
     StreamRef,

@@ -1,6 +1,7 @@
 """SPEC "Resource type and properties": validation, defaults, and Reasons that name the problem."""
 
 import pytest
+
 from stream_encryption.identifiers import DEFAULT_KEY_ID
 from stream_encryption.properties import PropertiesError, parse_properties, resolve_target
 
