@@ -257,12 +257,21 @@ def _fallback_id(parsed: ParsedEvent) -> str:
 
 
 def _append_log_keys(logger: Any, parsed: ParsedEvent) -> None:
-    request = parsed.request
+    """Set this request's keys on every log line; drop the previous invocation's."""
+    request, target = parsed.request, parsed.target
     keys = {
         "RequestType": getattr(request, "request_type", None),
         "PhysicalResourceId": getattr(request, "physical_resource_id", None),
-        "LogicalResourceId": parsed.target.logical_resource_id if parsed.target else None,
-        "StackId": parsed.target.stack_id if parsed.target else None,
+        "LogicalResourceId": target.logical_resource_id if target else None,
+        "StackId": target.stack_id if target else None,
     }
-    if hasattr(logger, "append_keys"):
-        logger.append_keys(**{k: v for k, v in keys.items() if isinstance(v, str)})
+    if not hasattr(logger, "append_keys"):
+        return
+    logger.remove_keys(list(keys))
+    logger.append_keys(
+        **{
+            name: redact(value, target.url) if target else value
+            for name, value in keys.items()
+            if isinstance(value, str)
+        }
+    )

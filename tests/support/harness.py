@@ -21,6 +21,7 @@ from aws_lambda_powertools import Logger
 
 from stream_encryption.app import Dependencies, process
 from stream_encryption.cfn import HANDOVER_KEY
+from tests.support import leak_guard
 from tests.support.kinesis_sim import KinesisSimulator, VirtualClock
 
 ACCOUNT = "123456789012"
@@ -161,6 +162,12 @@ class Harness:
             logger_handler=logging.StreamHandler(self.log_stream),
         )
         self.invocations = 0
+        leak_guard.watch_secret(RESPONSE_URL)
+        leak_guard.watch_output("handler logs", lambda: [self.logs])
+        leak_guard.watch_output("metrics", lambda: [repr(self.metrics.recorded)])
+        leak_guard.watch_output(
+            "response Reasons", lambda: [b.get("Reason", "") for b in self.puts.bodies]
+        )
         self.invocation_starts: list[float] = []
 
     def invoke(self, event: dict[str, Any], timeout: float = 300.0) -> None:

@@ -1,0 +1,127 @@
+"""Property-based fuzzing of whole events and properties (hypothesis).
+
+Invariants, whatever arrives: exactly one response when a usable ResponseURL exists (none
+otherwise), a body within 4096 bytes with a valid status, no unhandled exception, a Delete that
+never fails, and the ResponseURL's signature in no log line and no Reason.
+"""
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.support.harness import FUNCTION_ARN, RESPONSE_URL, SIGNATURE, STACK_ID, Harness
+
+KNOWN = ["ServiceToken", "ServiceTimeout", "StreamARN", "StreamName", "KeyId", "EncryptionType"]
+ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+
+nasty_text = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=20).map(lambda t: t * 500),
+    st.sampled_from(
+        ["", " ", "\x00", "\n\r\t", "\x1b[31m", "orders", ARN, "alias/aws/kinesis", "KMS"]
+    ),
+    st.just(RESPONSE_URL),
+)
+json_scalar = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), nasty_text
+)
+json_value = st.recursive(
+    json_scalar,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+property_values = st.one_of(
+    nasty_text,
+    st.sampled_from(["orders", ARN, "300", "0", "3601", "KMS", "NONE", "alias/aws/kinesis"]),
+    json_value,
+)
+properties = st.one_of(
+    st.dictionaries(st.sampled_from(KNOWN) | st.text(max_size=12), property_values, max_size=6),
+    json_value,
+)
+events = st.fixed_dictionaries(
+    {},
+    optional={
+        "RequestType": st.sampled_from(["Create", "Update", "Delete"]) | json_value,
+        "ResponseURL": st.just(RESPONSE_URL) | json_value,
+        "ServiceToken": st.just(FUNCTION_ARN) | json_value,
+        "StackId": st.just(STACK_ID) | json_value,
+        "RequestId": st.uuids().map(str) | json_value,
+        "LogicalResourceId": st.just("Enc") | json_value,
+        "ResourceType": st.just("Custom::KinesisStreamEncryption") | json_value,
+        "PhysicalResourceId": st.sampled_from([ARN, "x"]) | json_value,
+        "ResourceProperties": properties,
+        "OldResourceProperties": properties,
+        "KinesisStreamEncryptionHandover": json_value,
+    },
+)
+
+HARNESS = Harness()
+HARNESS.kinesis.create_stream("orders")
+
+
+def invoke_once(event):
+    h = HARNESS
+    before_puts, before_logs = len(h.puts.requests), len(h.logs)
+    h.invoke(event, timeout=120)  # must not raise
+    sent = h.puts.requests[before_puts:]
+    logs = h.logs[before_logs:]
+    assert SIGNATURE not in logs
+    return sent
+
+
+def usable_url(event):
+    url = event.get("ResponseURL") if isinstance(event, dict) else None
+    return isinstance(url, str) and url.startswith(("https://", "http://"))
+
+
+def check_responses(event, sent):
+    assert len(sent) == (1 if usable_url(event) else 0)
+    for request in sent:
+        assert len(request["body"]) <= 4096
+        body = json.loads(request["body"])
+        assert body["Status"] in {"SUCCESS", "FAILED"}
+        assert SIGNATURE not in body["Reason"]
+        assert all(ord(ch) >= 32 for ch in body["Reason"])
+        assert len(body["PhysicalResourceId"]) <= 1024
+        if event.get("RequestType") == "Delete":
+            assert body["Status"] == "SUCCESS", body["Reason"]
+
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@FUZZ
+@given(events)
+def test_any_event_gets_at_most_one_well_formed_response(event):
+    check_responses(event, invoke_once(event))
+
+
+@FUZZ
+@given(
+    request_type=st.sampled_from(["Create", "Update", "Delete"]),
+    props=properties,
+)
+def test_any_properties_in_an_otherwise_valid_event(request_type, props):
+    event = {
+        "RequestType": request_type,
+        "ServiceToken": FUNCTION_ARN,
+        "ResponseURL": RESPONSE_URL,
+        "StackId": STACK_ID,
+        "RequestId": "5e1f8e0c-0000-4000-8000-000000000000",
+        "LogicalResourceId": "Enc",
+        "ResourceType": "Custom::KinesisStreamEncryption",
+        "ResourceProperties": props,
+    }
+    if request_type != "Create":
+        event["PhysicalResourceId"] = "kinesis-stream-encryption-failed-create:x"
+    check_responses(event, invoke_once(event))
+
+
+@FUZZ
+@given(st.one_of(json_value, st.binary().map(repr)))
+def test_events_that_are_not_objects_never_crash(event):
+    assert invoke_once(event) == []
