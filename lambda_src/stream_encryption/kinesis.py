@@ -90,13 +90,15 @@ class Backoff:
         self._next = first
 
     def next(self) -> float:
+        """The next delay with "full jitter" (uniform in [0, delay]): retries from many callers
+        spread out instead of colliding again, as in AWS' backoff-and-jitter guidance."""
         delay = self._next
         self._next = min(self._cap, self._next * self._factor)
-        return delay * self._rng.uniform(0.8, 1.0)
+        return max(0.05, delay * self._rng.uniform(0.0, 1.0))
 
     def throttled(self) -> None:
         """Back off harder: another caller shares the account's 20-per-second Describe budget."""
-        self._next = min(RETRY_CAP_SECONDS, max(self._next * 2, 2.0))
+        self._next = min(RETRY_CAP_SECONDS, max(self._next * 2, 1.0))
 
 
 class KinesisAdapter:
@@ -116,6 +118,7 @@ class KinesisAdapter:
         self._rng = rng or random.Random()
         self._on_call = on_call or (lambda _operation: None)
         self.last_state: StreamState | None = None
+        self.throttles = 0
         self._refusals = Backoff(1.0, 2.0, RETRY_CAP_SECONDS, self._rng)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -151,12 +154,14 @@ class KinesisAdapter:
         First look after about half a second, then every second or so; throttling stretches the
         interval. Raises DeadlineReached rather than overrun the invocation.
         """
-        polls = Backoff(FIRST_POLL_SECONDS, 1.5, POLL_CAP_SECONDS, self._rng)
+        interval = FIRST_POLL_SECONDS
         while True:
+            throttled_before = self.throttles
             state = self.describe(stream)
             if state is None or state.status not in SETTLING_STATUSES:
                 return state
-            self.pause(polls.next())
+            interval = next_poll_interval(interval, throttled=self.throttles > throttled_before)
+            self.pause(interval * self._rng.uniform(0.9, 1.1))
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -220,6 +225,7 @@ class KinesisAdapter:
                 ):
                     raise _QuotaSuspected(message) from None
                 if code in _THROTTLING_CODES:
+                    self.throttles += 1
                     backoff.throttled()
                 elif code in _TRANSIENT_CODES or _http_status(error) >= 500:
                     if operation != "DescribeStreamSummary":
@@ -255,8 +261,14 @@ class _QuotaSuspected(Exception):
         self.message = message
 
 
-def settled(state: StreamState | None) -> bool:
-    return state is None or state.status not in SETTLING_STATUSES
+def next_poll_interval(interval: float, *, throttled: bool) -> float:
+    """Poll cadence: 0.5 s growing to 1 s; when the account's Describe budget is contended,
+    double up to 8 s, and come back down by half a second per clean poll (AIMD)."""
+    if throttled:
+        return min(RETRY_CAP_SECONDS, interval * 2)
+    if interval < POLL_CAP_SECONDS:
+        return min(POLL_CAP_SECONDS, interval * 1.5)
+    return max(POLL_CAP_SECONDS, interval - 0.5)
 
 
 def _code(error: ClientError) -> str:

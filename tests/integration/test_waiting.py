@@ -19,9 +19,9 @@ def test_polling_looks_within_a_second_then_about_every_second(h):
     polls = [t for t in describe_times(h) if t > start]
     assert polls[0] - start <= 1.0
     gaps = [b - a for a, b in itertools.pairwise(polls)]
-    assert max(gaps) <= 1.0
-    assert statistics.mean(gaps) >= 0.75  # never hammers the 20 TPS account budget
-    assert polls[-1] - (start + 30) <= 1.0  # notices ACTIVE within a poll
+    assert max(gaps) <= 1.1
+    assert 0.95 <= statistics.mean(gaps) <= 1.05  # about one read a second, no more
+    assert polls[-1] - (start + 30) <= 1.1  # notices ACTIVE within a poll
 
 
 def test_throttled_describes_back_off_further(h):
@@ -29,8 +29,12 @@ def test_throttled_describes_back_off_further(h):
     h.kinesis.throttle_next("DescribeStreamSummary", 4)
     body = h.run(make_event(StreamName="orders"))
     times = describe_times(h)
-    assert times[4] - times[0] >= 2.0 + 2.0 * 0.8 * 3  # 2 s, then doubling
     assert body["Status"] == "SUCCESS"
+    # Five reads through four throttles: spread over seconds (jittered doubling), not a burst.
+    assert times[4] - times[0] >= 3.0
+    start = next(c.time for c in h.kinesis.calls if c.operation == "StartStreamEncryption")
+    later = [t for t in times if t > start]
+    assert len(later) <= 33  # back to about one read a second for the 30 s window
 
 
 def test_long_update_is_handed_over_and_the_second_invocation_answers(h):

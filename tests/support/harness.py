@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import random
 import logging
 import urllib.error
 import uuid
@@ -162,6 +163,7 @@ class Harness:
             logger_handler=logging.StreamHandler(self.log_stream),
         )
         self.invocations = 0
+        self.rng = random.Random(20261126)
         leak_guard.watch_secret(RESPONSE_URL)
         leak_guard.watch_output("handler logs", lambda: [self.logs])
         leak_guard.watch_output("metrics", lambda: [repr(self.metrics.recorded)])
@@ -181,6 +183,7 @@ class Harness:
             lambda_client=lambda region: self.invokes,
             clock=self.clock,
             opener=self.puts,
+            rng=self.rng,  # seeded: jitter is reproducible run to run
         )
         process(copy.deepcopy(event), FakeContext(self.clock, timeout), deps)
 
