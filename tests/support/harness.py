@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 import io
 import json
-import random
 import logging
+import random
 import urllib.error
 import uuid
 from dataclasses import dataclass, field
