@@ -107,11 +107,56 @@ def response_reserve(remaining: float) -> float:
     return min(15.0, max(1.0, 0.2 * remaining))
 
 
+class RedactingFilter(logging.Filter):
+    """Cuts the current ResponseURL (and its signature) out of every log record's values.
+
+    Messages never format the URL on purpose; this catches what a field echoed from the event, or
+    an exception message, might still carry.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.url = ""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.url:
+            for name, value in list(vars(record).items()):
+                if isinstance(value, str):
+                    setattr(record, name, redact(value, self.url))
+            if record.args:
+                record.args = tuple(
+                    redact(arg, self.url) if isinstance(arg, str) else arg
+                    for arg in (record.args if isinstance(record.args, tuple) else (record.args,))
+                )
+        return True
+
+
+def _redactor(logger: Any) -> RedactingFilter:
+    found = getattr(logger, "_response_url_redactor", None)
+    if isinstance(found, RedactingFilter):
+        return found
+    redactor = RedactingFilter()
+    logger.addFilter(redactor)
+    logger._response_url_redactor = redactor
+    return redactor
+
+
 def process(raw_event: object, context: object, deps: Dependencies) -> SendResult | None:
     """Handle one event. Never raises; returns how the response went (None: none was sent)."""
+    parsed = parse_event(raw_event)
+    redactor = _redactor(deps.logger)
+    redactor.url = parsed.target.url if parsed.target else ""
+    try:
+        return _process(raw_event, parsed, context, deps)
+    finally:
+        redactor.url = ""
+
+
+def _process(
+    raw_event: object, parsed: ParsedEvent, context: object, deps: Dependencies
+) -> SendResult | None:
     logger = deps.logger
     info = FunctionInfo.from_context(context)
-    parsed = parse_event(raw_event)
     _append_log_keys(logger, parsed)
     if parsed.target is None:
         logger.error("The event has no usable ResponseURL; CloudFormation cannot be answered.")

@@ -232,10 +232,12 @@ def build_body(
         else:
             high = middle - 1
     encoded = _encode({**body, "Reason": message[:low] + "..." + suffix})
-    if len(encoded) > MAX_BODY_BYTES:  # echoed ids alone are oversized: not a real CFN event
+    limit = 900
+    while len(encoded) > MAX_BODY_BYTES:  # echoed ids alone are oversized: not a real CFN event
         echoed = ("StackId", "RequestId", "LogicalResourceId", "PhysicalResourceId")
-        capped = {name: str(body[name])[:900] for name in echoed}
+        capped = {name: str(body[name])[:limit] for name in echoed}
         encoded = _encode({**body, **capped, "Reason": "...", "Status": "FAILED"})
+        limit //= 2
     return encoded
 
 

@@ -156,12 +156,13 @@ class KinesisAdapter:
         """
         interval = FIRST_POLL_SECONDS
         while True:
+            # Callers come here having just seen the stream busy (or just changed it): look later.
+            self.pause(interval * self._rng.uniform(0.9, 1.1))
             throttled_before = self.throttles
             state = self.describe(stream)
             if state is None or state.status not in SETTLING_STATUSES:
                 return state
             interval = next_poll_interval(interval, throttled=self.throttles > throttled_before)
-            self.pause(interval * self._rng.uniform(0.9, 1.1))
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -262,12 +263,12 @@ class _QuotaSuspected(Exception):
 
 
 def next_poll_interval(interval: float, *, throttled: bool) -> float:
-    """Poll cadence: 0.5 s growing to 1 s; when the account's Describe budget is contended,
+    """Poll cadence: 0.5 s, then 1 s; when the account's Describe budget is contended,
     double up to 8 s, and come back down by half a second per clean poll (AIMD)."""
     if throttled:
         return min(RETRY_CAP_SECONDS, interval * 2)
     if interval < POLL_CAP_SECONDS:
-        return min(POLL_CAP_SECONDS, interval * 1.5)
+        return min(POLL_CAP_SECONDS, interval * 2)
     return max(POLL_CAP_SECONDS, interval - 0.5)
 
 

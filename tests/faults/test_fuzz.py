@@ -7,7 +7,7 @@ never fails, and the ResponseURL's signature in no log line and no Reason.
 
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.support.harness import FUNCTION_ARN, RESPONSE_URL, SIGNATURE, STACK_ID, Harness
@@ -94,8 +94,32 @@ def check_responses(event, sent):
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 
 
+REGRESSIONS = [
+    # Control characters JSON-escape to six bytes each: echoed ids must still fit 4096 bytes.
+    {
+        "RequestType": "Create",
+        "ResponseURL": RESPONSE_URL,
+        "StackId": STACK_ID,
+        "ResourceType": "Custom::KinesisStreamEncryption",
+        "ServiceToken": FUNCTION_ARN,
+        "PhysicalResourceId": ARN,
+        "LogicalResourceId": "\x1f\x1f" * 500,
+    },
+    # A field echoing the ResponseURL must not carry it into a log line.
+    {
+        "RequestType": "Create",
+        "ResponseURL": RESPONSE_URL,
+        "ServiceToken": FUNCTION_ARN,
+        "ResourceProperties": {},
+        "PhysicalResourceId": RESPONSE_URL,
+    },
+]
+
+
 @FUZZ
 @given(events)
+@example(REGRESSIONS[0])
+@example(REGRESSIONS[1])
 def test_any_event_gets_at_most_one_well_formed_response(event):
     check_responses(event, invoke_once(event))
 
