@@ -21,9 +21,23 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "kinesis-stream-encryptio
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "KinesisStreamEncryption"
 
 logger = Logger(service=SERVICE)
-# Only botocore is traced: X-Ray's httplib patch would record the presigned ResponseURL.
-tracer = Tracer(service=SERVICE, patch_modules=("botocore",))
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+
+
+def _tracing_wanted() -> bool:
+    """Powertools' own rule (off outside Lambda, under SAM local, or when disabled by env).
+
+    Checked here so that, when tracing is off, the X-Ray SDK is never imported: it is the largest
+    single cost of a cold start.
+    """
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() in {"1", "true", "y"}
+    in_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+    emulated = bool(os.environ.get("AWS_SAM_LOCAL") or os.environ.get("AWS_CHALICE_CLI_MODE"))
+    return in_lambda and not emulated and not disabled
+
+
+# Only botocore is traced: X-Ray's httplib patch would record the presigned ResponseURL.
+tracer = Tracer(service=SERVICE, patch_modules=("botocore",)) if _tracing_wanted() else None
 
 _USER_AGENT = "kinesis-stream-encryption/0.1.0"
 
@@ -58,9 +72,8 @@ class _MetricsAdapter:
         metrics.add_metric(name=name, unit=MetricUnit(unit), value=value)
 
 
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def _traced(event: dict[str, Any], context: Any) -> None:
+def _measured(event: dict[str, Any], context: Any) -> None:
     deps = Dependencies(
         logger=logger,
         metrics=_MetricsAdapter(),
@@ -68,6 +81,11 @@ def _traced(event: dict[str, Any], context: Any) -> None:
         lambda_client=lambda_client,
     )
     process(event, context, deps)
+
+
+_traced = (
+    tracer.capture_lambda_handler(_measured, capture_response=False) if tracer else _measured
+)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> None:

@@ -1,0 +1,75 @@
+"""cfn-lint over every synthesized template and the plain-CloudFormation examples.
+
+Errors fail (E3004 would be a circular dependency, e.g. the self-invoke permission); warnings are
+reported but allowed (CDK itself emits W3005 for a DependsOn already implied by a GetAtt).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import REPO, ExampleApp, Scenarios
+
+pytestmark = pytest.mark.infra
+
+
+def _cfn_lint() -> str:
+    for candidate in (
+        Path(sys.executable).parent / "cfn-lint",
+        REPO / ".venv" / "bin" / "cfn-lint",
+    ):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("cfn-lint")
+    if found is None:
+        pytest.fail("cfn-lint is not installed in the project environment")
+    return found
+
+
+def _lint(paths: list[Path]) -> list[dict[str, Any]]:
+    result = subprocess.run(
+        [_cfn_lint(), "--format", "json", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # Exit codes are bit flags: 2 errors, 4 warnings, 8 informational; 1 means it crashed.
+    assert result.returncode & 1 == 0, result.stderr
+    matches: list[dict[str, Any]] = json.loads(result.stdout or "[]")
+    return matches
+
+
+def test_templates_pass_cfn_lint(
+    example_app: ExampleApp, scenarios: Scenarios, tmp_path: Path
+) -> None:
+    templates = sorted(Path(example_app.outdir).glob("*.template.json"))
+    assert len(templates) == 2
+    for name, template in scenarios.templates.items():
+        path = tmp_path / f"scenario-{name}.template.json"
+        path.write_text(json.dumps(template.to_json()))
+        templates.append(path)
+    examples = sorted((REPO / "examples").glob("*.yaml"))
+    assert examples, "no example templates"
+    matches = _lint(templates + examples)
+    errors = [
+        f"{m['Filename']}: {m['Rule']['Id']} {m['Message']}"
+        for m in matches
+        if m["Level"] == "Error"
+    ]
+    assert errors == []
+
+
+def test_example_template_uses_the_exported_service_token() -> None:
+    text = (REPO / "examples" / "encrypt-existing-stream.yaml").read_text()
+    assert "Type: Custom::KinesisStreamEncryption" in text
+    assert "!ImportValue KinesisStreamEncryption-ServiceToken" in text
+    assert "ServiceTimeout:" in text
+    for attribute in ("StreamARN", "StreamName", "KeyId", "EncryptionType"):
+        assert f"!GetAtt StreamEncryption.{attribute}" in text
