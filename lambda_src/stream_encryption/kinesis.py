@@ -109,8 +109,10 @@ class KinesisAdapter:
         client: KinesisClient,
         clock: Clock,
         deadline: Deadline,
+        *,
         rng: random.Random | None = None,
         on_call: Callable[[str], None] | None = None,
+        access_denied_grace_until: float = 0.0,
     ) -> None:
         self._client = client
         self._clock = clock
@@ -119,6 +121,9 @@ class KinesisAdapter:
         self._on_call = on_call or (lambda _operation: None)
         self.last_state: StreamState | None = None
         self.throttles = 0
+        # IAM is eventually consistent: a policy created just before this request may not be in
+        # force for a few seconds, so AccessDenied is retried until this point on the clock.
+        self._access_denied_grace_until = access_denied_grace_until
         self._refusals = Backoff(1.0, 2.0, RETRY_CAP_SECONDS, self._rng)
 
     # -- reads ---------------------------------------------------------------------------------
@@ -228,6 +233,8 @@ class KinesisAdapter:
                 if code in _THROTTLING_CODES:
                     self.throttles += 1
                     backoff.throttled()
+                elif code == "AccessDeniedException" and self._in_access_denied_grace():
+                    pass
                 elif code in _TRANSIENT_CODES or _http_status(error) >= 500:
                     if operation != "DescribeStreamSummary":
                         raise _MaybeApplied from None
@@ -240,6 +247,9 @@ class KinesisAdapter:
                 if operation != "DescribeStreamSummary":
                     raise _MaybeApplied from None
             self.pause(backoff.next())
+
+    def _in_access_denied_grace(self) -> bool:
+        return self._clock.now() < self._access_denied_grace_until
 
     def pause_after_refusal(self) -> None:
         """Before reading again after ResourceInUse or a write of unknown fate; grows each time."""

@@ -22,6 +22,9 @@ from .properties import EncryptionProperties, PropertiesError, parse_properties,
 OutcomeKind = Literal["started", "stopped", "unchanged", "failed"]
 MAX_HOPS = 48
 MIN_USEFUL_HANDOVER_SECONDS = 5.0
+# A policy created with the resource can take seconds to be in force (IAM is eventually
+# consistent): AccessDenied within this long of the first receipt is retried, not reported.
+IAM_GRACE_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -218,8 +221,14 @@ def _adapter(
 ) -> KinesisAdapter:
     operation_deadline = _operation_deadline(env, props, progress)
     deadline = Deadline(env.clock, min(env.invocation_deadline, operation_deadline))
+    since_first = env.clock.wall() - progress.first_received_at
     return KinesisAdapter(
-        env.kinesis_client(target.arn.region), env.clock, deadline, env.rng, env.on_call
+        env.kinesis_client(target.arn.region),
+        env.clock,
+        deadline,
+        rng=env.rng,
+        on_call=env.on_call,
+        access_denied_grace_until=env.clock.now() + max(0.0, IAM_GRACE_SECONDS - since_first),
     )
 
 

@@ -59,7 +59,15 @@ START_ROWS = {
         "ResourceNotFoundException", reason=("orders", ACCOUNT, REGION), calls=1
     ),
     "AccessDenied": Row(
-        "AccessDeniedException", reason=("kinesis:StartStreamEncryption", ARN), calls=1
+        "AccessDeniedException", count=999, reason=("kinesis:StartStreamEncryption", ARN)
+    ),
+    "AccessDenied-iam-propagation": Row(
+        "AccessDeniedException",
+        count=2,
+        status="SUCCESS",
+        physical_id=ARN,
+        final_encryption="KMS",
+        calls=3,
     ),
     "KMSDisabled": Row("KMSDisabledException", reason=(KEY_ARN, "disabled", "EnableKey"), calls=1),
     "KMSInvalidState": Row(
@@ -141,9 +149,12 @@ STOP_ROWS = {
     "ResourceInUse": Row("ResourceInUseException", status="SUCCESS", calls=2),
     "AccessDenied": Row(
         "AccessDeniedException",
+        count=999,
         reason=("kinesis:StopStreamEncryption",),
         final_encryption="KMS",
-        calls=1,
+    ),
+    "AccessDenied-iam-propagation": Row(
+        "AccessDeniedException", count=2, status="SUCCESS", calls=3
     ),
     "InternalFailure-500": Row("InternalFailure", http_status=500, status="SUCCESS", calls=2),
 }
@@ -186,11 +197,19 @@ def test_transient_describe_faults_are_retried(h, code, count, http):
     assert h.kinesis.count("StartStreamEncryption") == 1
 
 
+def test_access_denied_just_after_the_policy_was_created_is_waited_out(h):
+    h.kinesis.create_stream("orders")
+    h.kinesis.fail_next("DescribeStreamSummary", "AccessDeniedException", "not yet", count=3)
+    body = h.run(make_event(StreamARN=ARN))
+    assert body["Status"] == "SUCCESS"
+
+
 def test_describe_access_denied_fails_naming_the_permission(h):
     h.kinesis.create_stream("orders")
-    h.kinesis.fail_next("DescribeStreamSummary", "AccessDeniedException", "no")
+    h.kinesis.fail_next("DescribeStreamSummary", "AccessDeniedException", "no", count=999)
     body = h.run(make_event(StreamARN=ARN))
     assert body["Status"] == "FAILED" and "kinesis:DescribeStreamSummary" in body["Reason"]
+    assert 15 <= h.clock.now() < 40  # a new policy gets IAM's propagation time, no more
     assert body["PhysicalResourceId"].startswith(FAILED_CREATE_PREFIX)
     assert h.kinesis.count("StartStreamEncryption") == 0
 

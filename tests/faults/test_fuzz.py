@@ -68,8 +68,9 @@ def invoke_once(event):
     before_puts, before_logs = len(h.puts.requests), len(h.logs)
     h.invoke(event, timeout=120)  # must not raise
     sent = h.puts.requests[before_puts:]
-    logs = h.logs[before_logs:]
-    assert SIGNATURE not in logs
+    if isinstance(event, dict) and event.get("ResponseURL") == RESPONSE_URL:
+        # Only an event's own ResponseURL is a secret; the same text elsewhere is just data.
+        assert SIGNATURE not in h.logs[before_logs:]
     return sent
 
 

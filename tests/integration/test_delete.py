@@ -102,7 +102,7 @@ def test_delete_of_a_deleting_stream_succeeds(h):
 
 def test_stop_refused_for_permissions_fails_with_what_to_grant(h):
     h.kinesis.create_stream("orders", encryption="KMS", key_id="alias/aws/kinesis")
-    h.kinesis.fail_next("StopStreamEncryption", "AccessDeniedException", "not authorized")
+    h.kinesis.fail_next("StopStreamEncryption", "AccessDeniedException", "no", count=999)
     body = delete(h, StreamName="orders")
     assert body["Status"] == "FAILED" and "kinesis:StopStreamEncryption" in body["Reason"]
     assert body["PhysicalResourceId"] == ARN
