@@ -83,9 +83,7 @@ def _measured(event: dict[str, Any], context: Any) -> None:
     process(event, context, deps)
 
 
-_traced = (
-    tracer.capture_lambda_handler(_measured, capture_response=False) if tracer else _measured
-)
+_traced = tracer.capture_lambda_handler(_measured, capture_response=False) if tracer else _measured
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> None:
