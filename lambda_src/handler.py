@@ -36,7 +36,7 @@ def _tracing_wanted() -> bool:
     return in_lambda and not emulated and not disabled
 
 
-# Only botocore is traced: X-Ray's httplib patch would record the presigned ResponseURL.
+# Only botocore is traced: the PUT to the presigned ResponseURL stays out of traces.
 tracer = Tracer(service=SERVICE, patch_modules=("botocore",)) if _tracing_wanted() else None
 
 _USER_AGENT = "kinesis-stream-encryption/0.1.0"
