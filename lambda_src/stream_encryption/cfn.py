@@ -46,7 +46,7 @@ class HandoverState:
 
     first_received_at: float
     hop: int
-    start_accepted: bool
+    change_accepted: bool
     change_requested: bool
 
     def to_json(self) -> dict[str, Any]:
@@ -54,7 +54,7 @@ class HandoverState:
             "version": 1,
             "firstReceivedAt": self.first_received_at,
             "hop": self.hop,
-            "startAccepted": self.start_accepted,
+            "changeAccepted": self.change_accepted,
             "changeRequested": self.change_requested,
         }
 
@@ -64,7 +64,7 @@ class HandoverState:
         if not isinstance(value, dict) or value.get("version") != 1:
             return None
         first, hop = value.get("firstReceivedAt"), value.get("hop")
-        started, requested = value.get("startAccepted"), value.get("changeRequested")
+        started, requested = value.get("changeAccepted"), value.get("changeRequested")
         if (
             isinstance(first, int | float)
             and not isinstance(first, bool)

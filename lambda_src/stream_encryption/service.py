@@ -63,23 +63,33 @@ class Environment:
 
 @dataclass
 class Progress:
-    """What this request has done so far; carried across hand-overs."""
+    """What this request has done so far; carried across hand-overs as a HandoverState."""
 
     first_received_at: float
     hop: int = 0
-    start_accepted: bool = False  # a change was accepted: never request it again
+    change_accepted: bool = False  # a Start/Stop was accepted: never request it again
     change_requested: bool = False  # a change may have been applied: rollback must undo it
+
+    @classmethod
+    def resume(cls, carried: HandoverState | None, now: float) -> Progress:
+        if carried is None:
+            return cls(first_received_at=now)
+        return cls(
+            carried.first_received_at,
+            carried.hop,
+            carried.change_accepted,
+            carried.change_requested,
+        )
+
+    def next_hop(self) -> HandoverState:
+        return HandoverState(
+            self.first_received_at, self.hop + 1, self.change_accepted, self.change_requested
+        )
 
 
 def handle(request: CfnRequest, env: Environment) -> Outcome | Handover:
     """Run one Create, Update or Delete to its outcome (or to a hand-over)."""
-    carried = request.handover
-    progress = Progress(
-        first_received_at=carried.first_received_at if carried else env.clock.wall(),
-        hop=carried.hop if carried else 0,
-        start_accepted=carried.start_accepted if carried else False,
-        change_requested=carried.change_requested if carried else False,
-    )
+    progress = Progress.resume(request.handover, env.clock.wall())
     if request.request_type == "Delete":
         return _delete(request, env, progress)
     return _create_or_update(request, env, progress)
@@ -106,10 +116,10 @@ def _create_or_update(
         state = adapter.describe(target)
         while True:
             if state is None:
-                return failed(_not_found(target, after_start=progress.start_accepted))
+                return failed(_not_found(target, after_start=progress.change_accepted))
             stream = parse_stream_arn(state.arn) or target.arn
             decision = decide_encrypt(
-                props.key_id, stream, state, start_accepted=progress.start_accepted
+                props.key_id, stream, state, start_accepted=progress.change_accepted
             )
             if isinstance(decision, Wait):
                 state = adapter.wait_until_settled(target)
@@ -129,8 +139,8 @@ def _create_or_update(
 
 def _encrypted(state: StreamState, progress: Progress) -> Outcome:
     key = state.key_id or ""
-    kind: OutcomeKind = "started" if progress.start_accepted else "unchanged"
-    if progress.start_accepted:
+    kind: OutcomeKind = "started" if progress.change_accepted else "unchanged"
+    if progress.change_accepted:
         reason = f"Encryption of {state.arn} is now KMS with key {key}."
     else:
         reason = f"{state.arn} was already encrypted with key {key}; nothing changed."
@@ -183,7 +193,7 @@ def _delete(request: CfnRequest, env: Environment, progress: Progress) -> Outcom
             if state is None:
                 return succeeded(f"Stream {stream.arn} no longer exists; nothing to undo.")
             decision = decide_decrypt(props.key_id, stream, state)
-            if isinstance(decision, Stop) and progress.start_accepted:
+            if isinstance(decision, Stop) and progress.change_accepted:
                 decision = Done(
                     warning=f"Encryption of {stream.arn} was turned on again by "
                     "someone else after this resource stopped it; left on."
@@ -191,7 +201,7 @@ def _delete(request: CfnRequest, env: Environment, progress: Progress) -> Outcom
             if isinstance(decision, Wait):
                 state = adapter.wait_until_settled(target)
             elif isinstance(decision, Done):
-                kind: OutcomeKind = "stopped" if progress.start_accepted else "unchanged"
+                kind: OutcomeKind = "stopped" if progress.change_accepted else "unchanged"
                 reason = decision.warning or (
                     f"Encryption of {stream.arn} stopped."
                     if kind == "stopped"
@@ -253,7 +263,7 @@ def _change(
         progress.change_requested = before
         raise
     if result == "accepted":
-        progress.start_accepted = True
+        progress.change_accepted = True
     else:  # refused while busy, or fate unknown: read the stream again before deciding
         if result == "in-use":
             progress.change_requested = before
@@ -292,11 +302,6 @@ def _out_of_time(
         return failed(
             base + " Raise ServiceTimeout (up to 3600 s) if updates of this stream take longer."
         )
-    state = HandoverState(
-        first_received_at=progress.first_received_at,
-        hop=progress.hop + 1,
-        start_accepted=progress.start_accepted,
-        change_requested=progress.change_requested,
-    )
+    state = progress.next_hop()
     fallback = failed(base + " Handing the wait over to a fresh invocation failed; retry later.")
     return Handover(state, fallback)

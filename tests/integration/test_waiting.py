@@ -44,7 +44,7 @@ def test_long_update_is_handed_over_and_the_second_invocation_answers(h):
     assert h.invocations >= 2
     assert len(h.puts.requests) == 1  # the first invocation did not answer
     states = h.handovers()
-    assert states[0]["hop"] == 1 and states[0]["startAccepted"] is True
+    assert states[0]["hop"] == 1 and states[0]["changeAccepted"] is True
     assert h.kinesis.count("StartStreamEncryption") == 1  # never re-called after the hand-over
     assert "HandedOver" in h.metrics.names() and "EncryptionStarted" in h.metrics.names()
 
@@ -89,4 +89,4 @@ def test_handover_waiting_before_start_never_starts_twice(h):
     body = h.run(make_event(StreamName="orders", ServiceTimeout="600"), timeout=30)
     assert body["Status"] == "SUCCESS"
     assert h.kinesis.count("StartStreamEncryption") == 1
-    assert h.handovers()[0]["startAccepted"] is False
+    assert h.handovers()[0]["changeAccepted"] is False
