@@ -42,27 +42,26 @@ tracer = Tracer(service=SERVICE, patch_modules=("botocore",)) if _tracing_wanted
 _USER_AGENT = "kinesis-stream-encryption/0.1.0"
 
 
+def _client(service: str, region: str, *, attempts: int, read_timeout: int) -> Any:
+    config = Config(
+        retries={"total_max_attempts": attempts, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=read_timeout,
+        user_agent_extra=_USER_AGENT,
+    )
+    return boto3.client(service, region_name=region, config=config)  # type: ignore[call-overload]
+
+
 @cache
 def kinesis_client(region: str) -> Any:
     """One client per region; our adapter owns retries, so botocore makes a single attempt."""
-    config = Config(
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        connect_timeout=5,
-        read_timeout=15,
-        user_agent_extra=_USER_AGENT,
-    )
-    return boto3.client("kinesis", region_name=region, config=config)
+    return _client("kinesis", region, attempts=1, read_timeout=15)
 
 
 @cache
 def lambda_client(region: str) -> Any:
-    config = Config(
-        retries={"total_max_attempts": 3, "mode": "standard"},
-        connect_timeout=3,
-        read_timeout=5,
-        user_agent_extra=_USER_AGENT,
-    )
-    return boto3.client("lambda", region_name=region, config=config)
+    """For the hand-over's asynchronous self-invoke: a few quick attempts, then the fallback."""
+    return _client("lambda", region, attempts=3, read_timeout=5)
 
 
 class _MetricsAdapter:
