@@ -45,7 +45,7 @@ _USER_AGENT = "kinesis-stream-encryption/0.1.0"
 def _client(service: str, region: str, *, attempts: int, read_timeout: int) -> Any:
     config = Config(
         retries={"total_max_attempts": attempts, "mode": "standard"},
-        connect_timeout=5,
+        connect_timeout=3,  # with read_timeout, bounds one call well inside the response reserve
         read_timeout=read_timeout,
         user_agent_extra=_USER_AGENT,
     )
@@ -55,7 +55,7 @@ def _client(service: str, region: str, *, attempts: int, read_timeout: int) -> A
 @cache
 def kinesis_client(region: str) -> Any:
     """One client per region; our adapter owns retries, so botocore makes a single attempt."""
-    return _client("kinesis", region, attempts=1, read_timeout=15)
+    return _client("kinesis", region, attempts=1, read_timeout=5)
 
 
 @cache

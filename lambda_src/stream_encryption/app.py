@@ -257,6 +257,7 @@ def _respond(
     if outcome.warning:
         deps.logger.warning(outcome.warning)
     deps.metrics.add_metric(name=_METRIC_BY_KIND[outcome.kind], unit="Count", value=1)
+    deps.metrics.add_metric(name="WaitTime", unit="Seconds", value=round(outcome.seconds, 3))
     deps.logger.info(
         "Responding to CloudFormation",
         extra={

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from .cfn import CfnRequest, HandoverState, Status, failed_create_marker
@@ -37,6 +37,7 @@ class Outcome:
     kind: OutcomeKind
     data: dict[str, str] = field(default_factory=dict)
     warning: str | None = None
+    seconds: float = 0.0  # since the request was first received, across hand-overs
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,11 @@ class Progress:
 def handle(request: CfnRequest, env: Environment) -> Outcome | Handover:
     """Run one Create, Update or Delete to its outcome (or to a hand-over)."""
     progress = Progress.resume(request.handover, env.clock.wall())
-    if request.request_type == "Delete":
-        return _delete(request, env, progress)
-    return _create_or_update(request, env, progress)
+    run = _delete if request.request_type == "Delete" else _create_or_update
+    result = run(request, env, progress)
+    if isinstance(result, Outcome):
+        return replace(result, seconds=max(0.0, env.clock.wall() - progress.first_received_at))
+    return result
 
 
 # -- Create / Update ---------------------------------------------------------------------------

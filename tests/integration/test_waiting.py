@@ -3,6 +3,8 @@
 import itertools
 import statistics
 
+import pytest
+
 from tests.support.harness import ACCOUNT, REGION, make_event
 
 ARN = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders"
@@ -47,6 +49,8 @@ def test_long_update_is_handed_over_and_the_second_invocation_answers(h):
     assert states[0]["hop"] == 1 and states[0]["changeAccepted"] is True
     assert h.kinesis.count("StartStreamEncryption") == 1  # never re-called after the hand-over
     assert "HandedOver" in h.metrics.names() and "EncryptionStarted" in h.metrics.names()
+    waited = [value for name, unit, value in h.metrics.recorded if name == "WaitTime"]
+    assert waited == [pytest.approx(h.clock.now(), abs=2.0)]  # the whole wait, across hops
 
 
 def test_each_invocation_hands_over_before_its_own_deadline(h):
