@@ -240,3 +240,32 @@ def test_persistent_throttling_ends_in_a_timely_failure_not_a_hang(h):
     body = h.run(make_event(StreamARN=ARN, ServiceTimeout="120"), timeout=60)
     assert body["Status"] == "FAILED" and "Timed out" in body["Reason"]
     assert h.clock.now() < 120
+
+
+RESPONSE_URL_ROWS = {
+    "5xx-then-ok": ([500, 200], True, 2),
+    "502-503-504-then-ok": ([502, 503, 504, 200], True, 4),
+    "read-timeout-then-ok": ([TimeoutError("timed out"), 200], True, 2),
+    "refused-then-ok": ([ConnectionRefusedError(), ConnectionRefusedError(), 200], True, 3),
+    "reset-then-ok": ([ConnectionResetError(), 200], True, 2),
+    "400": ([400], False, 1),
+    "403-expired-url": ([403], False, 1),
+    "404": ([404], False, 1),
+    "persistent-503": ([503] * 20, False, 6),
+    "persistent-refused": ([ConnectionRefusedError()] * 20, False, 6),
+}
+
+
+@pytest.mark.parametrize(
+    ("script", "accepted", "attempts"), RESPONSE_URL_ROWS.values(), ids=RESPONSE_URL_ROWS.keys()
+)
+def test_response_url_fault(h, script, accepted, attempts):
+    h.kinesis.create_stream("orders")
+    h.puts.script = list(script)
+    h.invoke(make_event(StreamARN=ARN))
+    assert len(h.puts.requests) == attempts
+    assert len({r["body"] for r in h.puts.requests}) == 1  # the same response each attempt
+    assert ("ResponseFailed" in h.metrics.names()) is not accepted
+    assert h.kinesis.stream("orders").encryption_type == "KMS"
+    if not accepted:
+        assert "did not accept the response" in h.logs
