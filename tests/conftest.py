@@ -12,13 +12,6 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """CDK synthesis is shared per process: keep those tests on one xdist worker."""
-    for item in items:
-        if "infrastructure" in item.path.parts:
-            item.add_marker(pytest.mark.xdist_group("cdk"))
-
-
 @pytest.fixture(autouse=True)
 def no_response_url_leaks(caplog):
     """Fails any test whose logs, metrics, Reasons or process output carry a ResponseURL secret."""
