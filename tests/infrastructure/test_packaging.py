@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import shutil
+import subprocess
+import sys
+from functools import partial
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -62,3 +67,58 @@ def test_asset_excludes_bytecode_caches(tmp_path: Path) -> None:
     )
     files = sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file())
     assert files == ["handler.py", "pkg/mod.py"]
+
+
+SYNTH_WITH_INSTALLED_WHEEL = """
+import json, pathlib, sys
+import aws_cdk as cdk
+from aws_cdk import aws_kinesis as kinesis
+import kinesis_stream_encryption
+from kinesis_stream_encryption import KinesisStreamEncryption
+
+out = pathlib.Path(sys.argv[1])
+app = cdk.App(outdir=str(out))
+stack = cdk.Stack(app, "WheelStack")
+stream = kinesis.Stream.from_stream_arn(
+    stack, "Orders", "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+)
+KinesisStreamEncryption(stack, "Encryption", stream=stream)
+app.synth()
+print(json.dumps({"package": kinesis_stream_encryption.__file__}))
+"""
+
+
+def test_wheel_installed_in_a_fresh_venv_synthesizes_with_the_lambda_asset(
+    tmp_path: Path,
+) -> None:
+    """pip-installing the wheel is all a user needs: the Lambda code travels inside it."""
+    uv = shutil.which("uv") or str(REPO / ".tools" / "bin" / "uv")
+    dist, venv, out = tmp_path / "dist", tmp_path / "venv", tmp_path / "cdk.out"
+    env = {**os.environ, "UV_NO_PROGRESS": "1"}
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("UV_PROJECT_ENVIRONMENT", None)
+    run = partial(subprocess.run, check=True, capture_output=True, text=True, env=env)
+    run([uv, "build", "--wheel", "--out-dir", str(dist), str(REPO)])
+    (wheel,) = dist.glob("*.whl")
+    run([uv, "venv", "--python", sys.executable, str(venv)])
+    run([uv, "pip", "install", "--python", str(venv / "bin" / "python"), str(wheel)])
+    done = run(
+        [str(venv / "bin" / "python"), "-c", SYNTH_WITH_INSTALLED_WHEEL, str(out)],
+        cwd=tmp_path,  # not the repository: only the installed wheel can be imported
+    )
+    package = Path(json.loads(done.stdout.strip().splitlines()[-1])["package"])
+    assert venv in package.parents, "the construct was imported from the wheel, not the repo"
+    template = json.loads((out / "WheelStack.template.json").read_text())
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) == 1
+    code_key = functions[0]["Properties"]["Code"]["S3Key"]
+    manifest = json.loads((out / "WheelStack.assets.json").read_text())
+    (source,) = [
+        entry["source"]
+        for entry in manifest["files"].values()
+        if any(d["objectKey"] == code_key for d in entry["destinations"].values())
+    ]
+    asset = out / source["path"]
+    assert (asset / "handler.py").is_file()
+    assert (asset / "stream_encryption" / "service.py").is_file()
+    assert not list(asset.rglob("__pycache__"))
