@@ -23,6 +23,7 @@ FIRST_POLL_SECONDS = 0.5
 POLL_CAP_SECONDS = 1.0
 RETRY_FIRST_SECONDS = 0.5
 RETRY_CAP_SECONDS = 8.0
+THROTTLED_POLL_CAP_SECONDS = 4.0
 QUOTA_RETRIES = 2
 
 _THROTTLING_CODES = frozenset(
@@ -274,9 +275,9 @@ class _QuotaSuspected(Exception):
 
 def next_poll_interval(interval: float, *, throttled: bool) -> float:
     """Poll cadence: 0.5 s, then 1 s; when the account's Describe budget is contended,
-    double up to 8 s, and come back down by half a second per clean poll (AIMD)."""
+    double up to 4 s, and come back down by half a second per clean poll (AIMD)."""
     if throttled:
-        return min(RETRY_CAP_SECONDS, interval * 2)
+        return min(THROTTLED_POLL_CAP_SECONDS, interval * 2)
     if interval < POLL_CAP_SECONDS:
         return min(POLL_CAP_SECONDS, interval * 2)
     return max(POLL_CAP_SECONDS, interval - 0.5)
