@@ -159,7 +159,7 @@ def _process(
     info = FunctionInfo.from_context(context)
     _append_log_keys(logger, parsed)
     if parsed.target is None:
-        logger.error("The event has no usable ResponseURL; CloudFormation cannot be answered.")
+        logger.error("The event has no usable response URL; CloudFormation cannot be answered.")
         deps.metrics.add_metric(name="RequestFailed", unit="Count", value=1)
         return None
     try:

@@ -49,7 +49,7 @@ def test_no_response_url_means_no_response_and_no_crash(h):
     del event["ResponseURL"]
     h.invoke(event)
     assert h.puts.requests == []
-    assert "no usable ResponseURL" in h.logs
+    assert "no usable response URL" in h.logs
 
 
 @pytest.mark.parametrize("request_type", ["Upsert", None])
