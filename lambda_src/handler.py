@@ -42,10 +42,13 @@ tracer = Tracer(service=SERVICE, patch_modules=("botocore",)) if _tracing_wanted
 _USER_AGENT = "kinesis-stream-encryption/0.1.0"
 
 
-def _client(service: str, region: str, *, attempts: int, read_timeout: int) -> Any:
+def _client(
+    service: str, region: str, *, attempts: int, connect_timeout: int, read_timeout: int
+) -> Any:
+    # Timeouts bound every call well inside the time kept back to respond or hand over.
     config = Config(
         retries={"total_max_attempts": attempts, "mode": "standard"},
-        connect_timeout=3,  # with read_timeout, bounds one call well inside the response reserve
+        connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         user_agent_extra=_USER_AGENT,
     )
@@ -55,13 +58,13 @@ def _client(service: str, region: str, *, attempts: int, read_timeout: int) -> A
 @cache
 def kinesis_client(region: str) -> Any:
     """One client per region; our adapter owns retries, so botocore makes a single attempt."""
-    return _client("kinesis", region, attempts=1, read_timeout=5)
+    return _client("kinesis", region, attempts=1, connect_timeout=3, read_timeout=5)
 
 
 @cache
 def lambda_client(region: str) -> Any:
     """For the hand-over's asynchronous self-invoke: a few quick attempts, then the fallback."""
-    return _client("lambda", region, attempts=3, read_timeout=5)
+    return _client("lambda", region, attempts=2, connect_timeout=2, read_timeout=3)
 
 
 class _MetricsAdapter:
