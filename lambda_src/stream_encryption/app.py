@@ -200,6 +200,7 @@ def _decide(
         kinesis_client=deps.kinesis_client,
         invocation_deadline=deps.clock.now() + remaining - response_reserve(remaining),
         rng=deps.rng,
+        note=lambda message, fields: deps.logger.info(message, extra=fields),
     )
     if request.handover is not None:
         deps.logger.info("Continuing a handed-over wait", extra={"hop": request.handover.hop})

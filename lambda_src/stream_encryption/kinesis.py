@@ -112,14 +112,12 @@ class KinesisAdapter:
         deadline: Deadline,
         *,
         rng: random.Random | None = None,
-        on_call: Callable[[str], None] | None = None,
         access_denied_grace_until: float = 0.0,
     ) -> None:
         self._client = client
         self._clock = clock
         self.deadline = deadline
         self._rng = rng or random.Random()
-        self._on_call = on_call or (lambda _operation: None)
         self.last_state: StreamState | None = None
         self.throttles = 0
         # IAM is eventually consistent: a policy created just before this request may not be in
@@ -133,7 +131,6 @@ class KinesisAdapter:
         """The stream's summary, or None when it does not exist."""
 
         def call() -> StreamState | None:
-            self._on_call("DescribeStreamSummary")
             try:
                 reply = self._client.describe_stream_summary(**stream.api_params())
             except ClientError as error:
@@ -190,7 +187,6 @@ class KinesisAdapter:
         while True:
 
             def call() -> Accepted:
-                self._on_call(operation)
                 try:
                     method(**stream.api_params(), EncryptionType="KMS", KeyId=key_id)
                 except ClientError as error:

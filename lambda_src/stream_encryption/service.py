@@ -14,7 +14,17 @@ from typing import Literal
 
 from .cfn import CfnRequest, HandoverState, Status, failed_create_marker
 from .clock import Clock
-from .decision import Done, Fail, Start, Stop, StreamState, Wait, decide_decrypt, decide_encrypt
+from .decision import (
+    Decision,
+    Done,
+    Fail,
+    Start,
+    Stop,
+    StreamState,
+    Wait,
+    decide_decrypt,
+    decide_encrypt,
+)
 from .identifiers import StreamRef, parse_stream_arn
 from .kinesis import Deadline, DeadlineReached, KinesisAdapter, KinesisClient, KinesisError
 from .properties import EncryptionProperties, PropertiesError, parse_properties, resolve_target
@@ -59,7 +69,7 @@ class Environment:
     kinesis_client: Callable[[str], KinesisClient]  # by region
     invocation_deadline: float  # on clock.now()'s axis; leaves room to respond or hand over
     rng: random.Random = field(default_factory=random.Random)
-    on_call: Callable[[str], None] | None = None
+    note: Callable[[str, dict[str, object]], None] = lambda message, fields: None
 
 
 @dataclass
@@ -124,6 +134,7 @@ def _create_or_update(
             decision = decide_encrypt(
                 props.key_id, stream, state, start_accepted=progress.change_accepted
             )
+            _note_decision(env, state, decision)
             if isinstance(decision, Wait):
                 state = adapter.wait_until_settled(target)
             elif isinstance(decision, Done):
@@ -131,7 +142,9 @@ def _create_or_update(
             elif isinstance(decision, Fail):
                 return failed(decision.reason)
             elif isinstance(decision, Start):
-                state = _change(adapter, target, progress, decision.key_id, "start")
+                state = _change(
+                    env, adapter, target, progress, key_id=decision.key_id, verb="start"
+                )
             else:  # a Stop is never decided for encryption
                 return failed(f"Unexpected decision {decision!r}")
     except KinesisError as error:
@@ -196,6 +209,7 @@ def _delete(request: CfnRequest, env: Environment, progress: Progress) -> Outcom
             if state is None:
                 return succeeded(f"Stream {stream.arn} no longer exists; nothing to undo.")
             decision = decide_decrypt(props.key_id, stream, state)
+            _note_decision(env, state, decision)
             if isinstance(decision, Stop) and progress.change_accepted:
                 decision = Done(
                     warning=f"Encryption of {stream.arn} was turned on again by "
@@ -213,7 +227,9 @@ def _delete(request: CfnRequest, env: Environment, progress: Progress) -> Outcom
                 return succeeded(reason, decision.warning, kind)
             elif isinstance(decision, Stop):
                 try:
-                    state = _change(adapter, target, progress, decision.key_id, "stop")
+                    state = _change(
+                        env, adapter, target, progress, key_id=decision.key_id, verb="stop"
+                    )
                 except KinesisError as error:
                     if error.code != "ResourceNotFoundException":
                         raise
@@ -240,7 +256,6 @@ def _adapter(
         env.clock,
         deadline,
         rng=env.rng,
-        on_call=env.on_call,
         access_denied_grace_until=env.clock.now() + max(0.0, IAM_GRACE_SECONDS - since_first),
     )
 
@@ -254,17 +269,37 @@ def _operation_deadline(env: Environment, props: EncryptionProperties, progress:
     return env.clock.now() + (ends_at_wall - env.clock.wall())
 
 
+def _note_decision(env: Environment, state: StreamState, decision: Decision) -> None:
+    env.note(
+        f"Stream is {state.status}, encryption {state.encryption_type}: "
+        f"{type(decision).__name__.lower()}",
+        {
+            "StreamStatus": state.status,
+            "EncryptionType": state.encryption_type,
+            "CurrentKeyId": state.key_id,
+        },
+    )
+
+
 def _change(
-    adapter: KinesisAdapter, target: StreamRef, progress: Progress, key_id: str, verb: str
+    env: Environment,
+    adapter: KinesisAdapter,
+    target: StreamRef,
+    progress: Progress,
+    *,
+    key_id: str,
+    verb: str,
 ) -> StreamState | None:
     """Request a start/stop once; on ResourceInUse wait, and let the caller decide again."""
     before = progress.change_requested
     progress.change_requested = True  # a call that times out may still have been applied
+    operation = f"{verb.capitalize()}StreamEncryption"
     try:
         result = adapter.start(target, key_id) if verb == "start" else adapter.stop(target, key_id)
     except KinesisError:
         progress.change_requested = before
         raise
+    env.note(f"{operation} {result}", {"KeyId": key_id, "result": result})
     if result == "accepted":
         progress.change_accepted = True
     else:  # refused while busy, or fate unknown: read the stream again before deciding
