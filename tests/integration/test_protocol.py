@@ -100,3 +100,14 @@ def test_an_internal_error_still_answers_failed(h, monkeypatch):
     body = h.puts.bodies[-1]
     assert body["Status"] == "FAILED" and "RuntimeError" in body["Reason"]
     assert SIGNATURE not in body["Reason"]
+
+
+def test_the_log_tells_what_was_seen_and_done(h):
+    h.kinesis.create_stream("orders")
+    h.run(make_event(StreamName="orders"))
+    lines = [json.loads(line) for line in h.logs.splitlines()]
+    seen = [(line["message"], line.get("StreamStatus")) for line in lines if "StreamStatus" in line]
+    assert seen[0] == ("Stream is ACTIVE, encryption NONE: start", "ACTIVE")
+    assert seen[-1] == ("Stream is ACTIVE, encryption KMS: done", "ACTIVE")
+    accepted = [line for line in lines if line["message"] == "StartStreamEncryption accepted"]
+    assert accepted and accepted[0]["KeyId"] == "alias/aws/kinesis"
