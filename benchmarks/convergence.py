@@ -22,8 +22,9 @@ from typing import Any
 
 import boto3
 
+from stream_encryption.dal.kinesis import KinesisAdapter
 from stream_encryption.identifiers import StreamArn, StreamRef
-from stream_encryption.kinesis import Deadline, KinesisAdapter
+from stream_encryption.time_budget import Deadline
 from tests.support.kinesis_sim import KinesisSimulator, VirtualClock
 
 WINDOWS = (1, 3, 10, 30, 120, 600)

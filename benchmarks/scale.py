@@ -31,7 +31,7 @@ from typing import Any
 
 import boto3
 
-from stream_encryption.app import Dependencies, process
+from stream_encryption.handlers.invocation import Dependencies, process
 from tests.support.harness import FakeContext, Invokes, Metrics, Puts, make_event
 from tests.support.kinesis_sim import KinesisSimulator, VirtualClock
 

@@ -1,4 +1,5 @@
-"""Lambda entry point: wires Powertools Logger, Tracer and Metrics, then calls ``process``.
+"""Lambda entry point (``handler.lambda_handler``): Powertools Logger, Metrics and, when wanted,
+Tracer around ``process``, plus the AWS clients it uses.
 
 CloudFormation invokes this function asynchronously with a custom-resource event; the function
 answers by PUTting to the event's ResponseURL (never logged: it is a presigned credential).
@@ -15,7 +16,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
-from stream_encryption.app import Dependencies, process
+from stream_encryption.handlers.invocation import Dependencies, process
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "kinesis-stream-encryption"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "KinesisStreamEncryption"
@@ -74,53 +75,38 @@ class _MetricsAdapter:
         metrics.add_metric(name=name, unit=MetricUnit(unit), value=value)
 
 
-@metrics.log_metrics(capture_cold_start_metric=True)
-def _measured(event: dict[str, Any], context: Any) -> None:
-    deps = Dependencies(
+def _dependencies() -> Dependencies:
+    return Dependencies(
         logger=logger,
         metrics=_MetricsAdapter(),
         kinesis_client=kinesis_client,
         lambda_client=lambda_client,
     )
-    process(event, context, deps)
 
 
-_traced = tracer.capture_lambda_handler(_measured, capture_response=False) if tracer else _measured
+_processed: list[bool] = []  # set once ``process`` ran in this invocation
+
+
+def _process(event: dict[str, Any], context: Any) -> None:
+    _processed.append(True)
+    process(event, context, _dependencies())
+
+
+# Powertools reads the Lambda context: function name, request id and cold start, for every log
+# line and the cold-start metric.
+_instrumented = logger.inject_lambda_context(clear_state=True)(
+    metrics.log_metrics(capture_cold_start_metric=True)(_process)
+)
+if tracer:
+    _instrumented = tracer.capture_lambda_handler(_instrumented, capture_response=False)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> None:
-    """Entry point (``handler.lambda_handler``). Never raises: CloudFormation gets an answer."""
-    logger.clear_state()
-    _append_context_keys(context)
+    """Entry point. Never raises, and CloudFormation gets an answer even if Powertools fails."""
+    _processed.clear()
     try:
-        _traced(event, _ContextView(context))
-    except Exception as error:  # a Powertools wrapper failing must not crash the invocation
+        _instrumented(event, context)
+    except Exception as error:
         logger.exception("Instrumentation failed", extra={"error": type(error).__name__})
-
-
-def _append_context_keys(context: Any) -> None:
-    keys = {
-        "function_name": getattr(context, "function_name", None),
-        "function_request_id": getattr(context, "aws_request_id", None),
-    }
-    logger.append_keys(**{k: v for k, v in keys.items() if isinstance(v, str)})
-
-
-class _ContextView:
-    """The Lambda context with safe defaults for what Powertools reads (e.g. function_name)."""
-
-    def __init__(self, context: Any) -> None:
-        self.function_name = _text(context, "function_name", "unknown")
-        self.aws_request_id = _text(context, "aws_request_id", "unknown")
-        self.invoked_function_arn = _text(context, "invoked_function_arn", "")
-        self.log_group_name = _text(context, "log_group_name", None)
-        self.log_stream_name = _text(context, "log_stream_name", None)
-        memory = getattr(context, "memory_limit_in_mb", 0)
-        self.memory_limit_in_mb = memory if isinstance(memory, int | str) else 0
-        # Passed through as is: FunctionInfo.from_context copes with a missing or broken one.
-        self.get_remaining_time_in_millis = getattr(context, "get_remaining_time_in_millis", None)
-
-
-def _text(context: Any, name: str, default: str | None) -> Any:
-    value = getattr(context, name, None)
-    return value if isinstance(value, str) else default
+        if not _processed:  # it failed before the event was looked at: handle it bare
+            process(event, context, _dependencies())

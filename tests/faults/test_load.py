@@ -7,7 +7,7 @@ recorded against the quota-bound minimum.
 
 import logging
 
-from stream_encryption.app import Dependencies, process
+from stream_encryption.handlers.invocation import Dependencies, process
 from tests.support.harness import FakeContext, Harness, Invokes, Metrics, Puts, make_event
 
 RESOURCES = 100

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from stream_encryption.cfn import FAILED_CREATE_PREFIX
+from stream_encryption.cfn.physical_ids import FAILED_CREATE_PREFIX
 from tests.support.harness import ACCOUNT, REGION, make_event
 
 UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -90,12 +90,12 @@ def test_update_log_lines_carry_the_physical_id(h):
 
 
 def test_an_internal_error_still_answers_failed(h, monkeypatch):
-    import stream_encryption.app as app
+    import stream_encryption.handlers.invocation as invocation
 
-    def broken(request, env):
+    def broken(properties, progress, runtime):
         raise RuntimeError(f"bug with {RESPONSE_URL}")
 
-    monkeypatch.setattr(app, "handle", broken)
+    monkeypatch.setattr(invocation, "apply_encryption", broken)
     h.invoke(make_event(StreamName="orders"))
     body = h.puts.bodies[-1]
     assert body["Status"] == "FAILED" and "RuntimeError" in body["Reason"]

@@ -20,8 +20,8 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
-from stream_encryption.app import Dependencies, process
-from stream_encryption.cfn import HANDOVER_KEY
+from stream_encryption.cfn.events import HANDOVER_KEY
+from stream_encryption.handlers.invocation import Dependencies, process
 from tests.support import leak_guard
 from tests.support.kinesis_sim import KinesisSimulator, VirtualClock
 

@@ -6,20 +6,18 @@ import urllib.error
 
 import pytest
 
-from stream_encryption.cfn import (
-    FAILED_CREATE_PREFIX,
+from stream_encryption.cfn.events import (
     HANDOVER_KEY,
     BadEvent,
     CfnRequest,
-    HandoverState,
     ResponseTarget,
-    build_body,
-    clean_text,
-    failed_create_marker,
     parse_event,
-    send_response,
 )
+from stream_encryption.cfn.physical_ids import FAILED_CREATE_PREFIX, failed_create_marker
+from stream_encryption.cfn.response import compose_response, send_response
+from stream_encryption.cfn.text import clean_text
 from stream_encryption.identifiers import parse_stream_arn
+from stream_encryption.models.progress import Progress
 
 URL = "https://bucket.s3.amazonaws.com/arn%3Aaws%3Acloudformation%7CRes%7Cid?X-Amz-Signature=abc123secret"
 TARGET = ResponseTarget(
@@ -83,18 +81,18 @@ class TestParseEvent:
         assert parsed.target is None and isinstance(parsed.request, BadEvent)
 
     def test_handover_state_round_trips_and_bad_state_is_ignored(self):
-        state = HandoverState(1_800_000_000.5, 2, True, True)
+        state = Progress(1_800_000_000.5, 2, True, True)
         parsed = parse_event(event(**{HANDOVER_KEY: state.to_json()}))
-        assert isinstance(parsed.request, CfnRequest) and parsed.request.handover == state
+        assert isinstance(parsed.request, CfnRequest) and parsed.request.carried_progress == state
         for bad in ({"version": 2}, {"version": 1, "hop": "1"}, "x", {"version": 1, "hop": True}):
             again = parse_event(event(**{HANDOVER_KEY: bad}))
-            assert isinstance(again.request, CfnRequest) and again.request.handover is None
+            assert isinstance(again.request, CfnRequest) and again.request.carried_progress is None
 
 
 class TestBody:
     def body(self, **kwargs):
         args = {"status": "SUCCESS", "reason": "ok", "physical_resource_id": "pid"} | kwargs
-        return json.loads(build_body(TARGET, **args))
+        return json.loads(compose_response(TARGET, **args).encoded)
 
     def test_fields_cloudformation_needs(self):
         body = self.body(data={"StreamARN": "a"}, log_hint="Details: group g, stream s.")
@@ -110,13 +108,13 @@ class TestBody:
         }
 
     def test_huge_reasons_are_truncated_to_4096_bytes_keeping_the_log_pointer(self):
-        raw = build_body(
+        raw = compose_response(
             TARGET,
             status="FAILED",
             reason='é"\\' * 5000,
             physical_resource_id="p",
             log_hint="Details: group g, stream s.",
-        )
+        ).encoded
         assert len(raw) <= 4096
         reason = json.loads(raw)["Reason"]
         assert reason.endswith("... Details: group g, stream s.")
@@ -139,9 +137,30 @@ class TestBody:
     def test_oversized_echoed_ids_still_fit(self):
         # CloudFormation never sends such ids; the body still fits and is valid JSON.
         target = ResponseTarget(URL, "s" * 5000, "r" * 5000, "l" * 5000)
-        raw = build_body(target, status="SUCCESS", reason="x", physical_resource_id="p" * 900)
+        raw = compose_response(
+            target, status="SUCCESS", reason="x", physical_resource_id="p" * 900
+        ).encoded
         assert len(raw) <= 4096
         assert json.loads(raw)["Status"] == "FAILED"
+
+    def test_oversized_echoed_ids_still_leave_the_log_stream_in_the_reason(self):
+        # SPEC: the Reason always names the CloudWatch log stream, whatever else is cut.
+        target = ResponseTarget(URL, "s" * 5000, "r" * 5000, "l" * 5000)
+        hint = "Details: CloudWatch Logs group /aws/lambda/f, stream 2026/11/30/[$LATEST]abc."
+        response = compose_response(
+            target, status="FAILED", reason="x", physical_resource_id="p", log_hint=hint
+        )
+        assert len(response.encoded) <= 4096
+        assert json.loads(response.encoded)["Reason"].endswith(hint)
+        assert response.reason.endswith(hint)
+
+    def test_an_absurdly_long_log_hint_is_cut_so_the_body_still_fits(self):
+        target = ResponseTarget(URL, "s" * 5000, "r" * 5000, "l" * 5000)
+        response = compose_response(
+            target, status="FAILED", reason="x", physical_resource_id="p", log_hint="é" * 9000
+        )
+        assert len(response.encoded) <= 4096
+        assert json.loads(response.encoded)["Reason"].startswith("... é")
 
     def test_physical_ids_are_capped_at_1kb(self):
         assert len(self.body(physical_resource_id="p" * 3000)["PhysicalResourceId"]) == 1024

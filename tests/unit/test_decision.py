@@ -2,17 +2,17 @@
 
 import pytest
 
-from stream_encryption.decision import (
+from stream_encryption.decisions import (
     Done,
     Fail,
     Start,
     Stop,
-    StreamState,
     Wait,
     decide_decrypt,
     decide_encrypt,
 )
 from stream_encryption.identifiers import StreamArn
+from stream_encryption.models.stream import StreamState
 
 STREAM = StreamArn("aws", "us-east-1", "123456789012", "orders")
 UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -26,13 +26,15 @@ def state(status="ACTIVE", encryption="NONE", key=None):
 @pytest.mark.parametrize("status", ["CREATING", "UPDATING"])
 def test_settling_streams_are_waited_for(status):
     assert decide_encrypt(UUID, STREAM, state(status), start_accepted=False) == Wait()
-    assert decide_decrypt(UUID, STREAM, state(status, "KMS", UUID)) == Wait()
+    assert decide_decrypt(UUID, STREAM, state(status, "KMS", UUID), stop_accepted=False) == Wait()
 
 
 def test_deleting_stream_fails_create_but_not_delete():
     decision = decide_encrypt(UUID, STREAM, state("DELETING"), start_accepted=False)
     assert isinstance(decision, Fail) and "being deleted" in decision.reason
-    assert decide_decrypt(UUID, STREAM, state("DELETING", "KMS", UUID)) == Done()
+    assert (
+        decide_decrypt(UUID, STREAM, state("DELETING", "KMS", UUID), stop_accepted=False) == Done()
+    )
 
 
 def test_unencrypted_stream_is_started_with_the_key_as_given():
@@ -63,14 +65,25 @@ def test_never_start_twice_in_one_request():
 
 
 def test_delete_stops_with_the_stream_current_key_form():
-    assert decide_decrypt(KEY_ARN, STREAM, state(encryption="KMS", key=UUID)) == Stop(UUID)
+    assert decide_decrypt(
+        KEY_ARN, STREAM, state(encryption="KMS", key=UUID), stop_accepted=False
+    ) == Stop(UUID)
 
 
 def test_delete_leaves_unencrypted_stream_alone():
-    assert decide_decrypt(KEY_ARN, STREAM, state()) == Done()
+    assert decide_decrypt(KEY_ARN, STREAM, state(), stop_accepted=False) == Done()
 
 
 def test_delete_leaves_someone_elses_key_alone_with_a_warning():
-    decision = decide_decrypt(KEY_ARN, STREAM, state(encryption="KMS", key="alias/theirs"))
+    decision = decide_decrypt(
+        KEY_ARN, STREAM, state(encryption="KMS", key="alias/theirs"), stop_accepted=False
+    )
     assert isinstance(decision, Done)
     assert decision.warning is not None and "alias/theirs" in decision.warning
+
+
+def test_a_stream_encrypted_again_after_our_own_stop_is_left_on():
+    # Our Stop was accepted, yet the stream shows our key again: someone else turned it back on.
+    encrypted = state(encryption="KMS", key=UUID)
+    decision = decide_decrypt(KEY_ARN, STREAM, encrypted, stop_accepted=True)
+    assert isinstance(decision, Done) and "turned on again by someone else" in decision.warning

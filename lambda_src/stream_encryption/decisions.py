@@ -1,31 +1,17 @@
-"""The reconcile decision: pure functions from (desired, observed stream) to one next step.
+"""The reconcile decisions: pure functions from (desired, observed stream) to one next step.
 
 Like a Kubernetes controller's sync: read the stream, compare, act only on the difference. No I/O
-here, so every rule of the contract is unit-tested without AWS.
+here, so every rule of the contract is unit-tested without AWS. Encryption and its removal have
+separate step types: a step that cannot happen for one of them cannot be returned by it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from .identifiers import StreamArn, keys_equivalent
-
-SETTLING_STATUSES = frozenset({"CREATING", "UPDATING"})
-
-
-@dataclass(frozen=True)
-class StreamState:
-    """What DescribeStreamSummary says about a stream (None fields when Kinesis omits them)."""
-
-    arn: str
-    name: str
-    status: str
-    encryption_type: str
-    key_id: str | None
-
-    @property
-    def encrypted(self) -> bool:
-        return self.encryption_type == "KMS"
+from .models.stream import StreamState
 
 
 @dataclass(frozen=True)
@@ -42,12 +28,18 @@ class Done:
 
 @dataclass(frozen=True)
 class Start:
+    """StartStreamEncryption with ``key_id``."""
+
     key_id: str
+    operation: ClassVar[str] = "StartStreamEncryption"
 
 
 @dataclass(frozen=True)
 class Stop:
+    """StopStreamEncryption with ``key_id`` (the stream's current key)."""
+
     key_id: str
+    operation: ClassVar[str] = "StopStreamEncryption"
 
 
 @dataclass(frozen=True)
@@ -55,12 +47,13 @@ class Fail:
     reason: str
 
 
-Decision = Wait | Done | Start | Stop | Fail
+EncryptStep = Wait | Done | Start | Fail
+DecryptStep = Wait | Done | Stop
 
 
 def decide_encrypt(
     wanted_key: str, stream: StreamArn, state: StreamState, *, start_accepted: bool
-) -> Decision:
+) -> EncryptStep:
     """Next step towards "the stream is KMS-encrypted with ``wanted_key``".
 
     ``start_accepted`` means this request already had a StartStreamEncryption accepted: if the
@@ -69,7 +62,7 @@ def decide_encrypt(
     """
     if state.status == "DELETING":
         return Fail(f"Stream {state.arn} is being deleted; it cannot be encrypted.")
-    if state.status in SETTLING_STATUSES:
+    if state.settling:
         return Wait()
     if state.encrypted and keys_equivalent(wanted_key, state.key_id, stream):
         return Done()
@@ -84,11 +77,17 @@ def decide_encrypt(
     return Start(wanted_key)
 
 
-def decide_decrypt(owned_key: str, stream: StreamArn, state: StreamState) -> Decision:
-    """Next step of a Delete: stop encryption only if it is still the one this resource set."""
+def decide_decrypt(
+    owned_key: str, stream: StreamArn, state: StreamState, *, stop_accepted: bool
+) -> DecryptStep:
+    """Next step of a Delete: stop encryption only if it is still the one this resource set.
+
+    ``stop_accepted`` means this request already had its StopStreamEncryption accepted: a stream
+    encrypted with our key after that was encrypted again by someone else, and is left on.
+    """
     if state.status == "DELETING":
         return Done()
-    if state.status in SETTLING_STATUSES:
+    if state.settling:
         return Wait()
     if not state.encrypted:
         return Done()
@@ -99,5 +98,10 @@ def decide_decrypt(owned_key: str, stream: StreamArn, state: StreamState) -> Dec
                 f"resource's key {owned_key}; someone else owns its encryption now, so it is "
                 "left on."
             )
+        )
+    if stop_accepted:
+        return Done(
+            warning=f"Encryption of {stream.arn} was turned on again by someone else after this "
+            "resource stopped it; left on."
         )
     return Stop(state.key_id or owned_key)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from .clock import Clock
-from .decision import SETTLING_STATUSES, StreamState
-from .identifiers import StreamRef
+from ..clock import Clock
+from ..identifiers import StreamRef
+from ..models.stream import StreamState
+from ..time_budget import Deadline
 
 FIRST_POLL_SECONDS = 0.5
 POLL_CAP_SECONDS = 1.0
@@ -70,17 +70,6 @@ class DeadlineReached(Exception):
     def __init__(self, last_state: StreamState | None) -> None:
         super().__init__("deadline reached")
         self.last_state = last_state
-
-
-@dataclass
-class Deadline:
-    """A point on the clock's monotonic axis that waiting must not pass."""
-
-    clock: Clock
-    at: float
-
-    def remaining(self) -> float:
-        return self.at - self.clock.now()
 
 
 class Backoff:
@@ -163,7 +152,7 @@ class KinesisAdapter:
             self.pause(interval * self._rng.uniform(0.9, 1.1))
             throttled_before = self.throttles
             state = self.describe(stream)
-            if state is None or state.status not in SETTLING_STATUSES:
+            if state is None or not state.settling:
                 return state
             interval = next_poll_interval(interval, throttled=self.throttles > throttled_before)
 
@@ -171,18 +160,19 @@ class KinesisAdapter:
 
     def start(self, stream: StreamRef, key_id: str) -> Accepted:
         """StartStreamEncryption; "in-use" when the stream is not ACTIVE (decide again later)."""
-        return self._change("StartStreamEncryption", stream, key_id)
+        return self._change(
+            "StartStreamEncryption", self._client.start_stream_encryption, stream, key_id
+        )
 
     def stop(self, stream: StreamRef, key_id: str) -> Accepted:
         """StopStreamEncryption with the stream's current key."""
-        return self._change("StopStreamEncryption", stream, key_id)
-
-    def _change(self, operation: str, stream: StreamRef, key_id: str) -> Accepted:
-        method = (
-            self._client.start_stream_encryption
-            if operation == "StartStreamEncryption"
-            else self._client.stop_stream_encryption
+        return self._change(
+            "StopStreamEncryption", self._client.stop_stream_encryption, stream, key_id
         )
+
+    def _change(
+        self, operation: str, method: Callable[..., Any], stream: StreamRef, key_id: str
+    ) -> Accepted:
         limit_refusals = 0
         while True:
 

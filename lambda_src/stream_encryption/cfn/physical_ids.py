@@ -1,0 +1,43 @@
+"""Every physical-resource-id rule of the contract (SPEC "Physical resource id"), in one place."""
+
+from __future__ import annotations
+
+import re
+
+from ..models.outcome import Outcome
+from .events import BadEvent, CfnRequest, ParsedEvent
+
+FAILED_CREATE_PREFIX = "kinesis-stream-encryption-failed-create:"
+
+
+def failed_create_marker(request_id: str) -> str:
+    """The physical id of a Create that failed before any change: visibly not a stream ARN."""
+    safe = re.sub(r"[^A-Za-z0-9-]", "", request_id)[:64] or "unknown-request"
+    return FAILED_CREATE_PREFIX + safe
+
+
+def physical_id_for(request: CfnRequest, outcome: Outcome) -> str:
+    """The id to answer ``request`` with, given how it ended.
+
+    Delete: always the id CloudFormation sent. Success: the stream's ARN. Failed Update: the id
+    CloudFormation sent. Failed Create: the stream ARN only if a change may have been applied (so
+    rollback's Delete undoes it), else a marker that is no stream ARN.
+    """
+    if request.request_type == "Delete":
+        return request.physical_resource_id or ""
+    if outcome.succeeded and outcome.stream_arn:
+        return outcome.stream_arn
+    if request.request_type == "Update" and request.physical_resource_id:
+        return request.physical_resource_id
+    if outcome.change_requested and outcome.stream_arn:
+        return outcome.stream_arn
+    return failed_create_marker(request.request_id)
+
+
+def physical_id_without_outcome(parsed: ParsedEvent) -> str:
+    """For an event that could not be acted on (or a bug): the id sent, else the marker."""
+    request = parsed.request
+    sent = request.physical_resource_id if isinstance(request, CfnRequest | BadEvent) else None
+    if sent:
+        return sent
+    return failed_create_marker(parsed.target.request_id if parsed.target else "")

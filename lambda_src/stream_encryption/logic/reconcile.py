@@ -1,0 +1,291 @@
+"""One request from validated input to an outcome: the reconcile loop.
+
+Reads the stream, asks ``decisions`` for the next step, performs it through the Kinesis adapter,
+and repeats until done, failed, or out of time (then the wait is handed to a fresh invocation).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from ..clock import Clock
+from ..dal.kinesis import DeadlineReached, KinesisAdapter, KinesisClient, KinesisError
+from ..decisions import Done, Fail, Start, Stop, Wait, decide_decrypt, decide_encrypt
+from ..identifiers import StreamRef, parse_stream_arn
+from ..models.outcome import Handover, Outcome, OutcomeKind
+from ..models.progress import Progress
+from ..models.stream import StreamState
+from ..properties import EncryptionProperties, PropertiesError, parse_properties, resolve_target
+from ..time_budget import TimeBudget
+
+# A runaway chain of hand-overs must end even if the clocks disagree.
+MAX_HOPS = 48
+
+
+class Log(Protocol):
+    """The logger calls the loop makes (a Powertools or standard logger satisfies it)."""
+
+    def info(self, msg: str, *args: Any, **kwargs: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class FunctionPlace:
+    """Where the function runs: a StreamName means a stream in this account and region."""
+
+    partition: str
+    region: str
+    account: str
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the use cases may use; all injectable for tests."""
+
+    place: FunctionPlace
+    budget: TimeBudget
+    kinesis_client: Callable[[str], KinesisClient]  # by region
+    log: Log
+    rng: random.Random = field(default_factory=random.Random)
+
+    @property
+    def clock(self) -> Clock:
+        return self.budget.clock
+
+
+# -- Create / Update ---------------------------------------------------------------------------
+
+
+def apply_encryption(
+    properties: object, progress: Progress, runtime: Runtime
+) -> Outcome | Handover:
+    """Make the stream the properties name KMS-encrypted with their key (Create and Update)."""
+    return _timed(_apply_encryption(properties, progress, runtime), progress, runtime)
+
+
+def _apply_encryption(
+    properties: object, progress: Progress, runtime: Runtime
+) -> Outcome | Handover:
+    target: StreamRef | None = None
+
+    def failed(reason: str) -> Outcome:
+        return _failed(reason, progress, target.arn.arn if target else None)
+
+    try:
+        props = parse_properties(properties)
+        target = resolve_target(
+            props, runtime.place.partition, runtime.place.region, runtime.place.account
+        )
+    except PropertiesError as error:
+        return failed(str(error))
+    adapter = _adapter(runtime, target, props, progress)
+    try:
+        state = adapter.describe(target)
+        while True:
+            if state is None:
+                return failed(_not_found(target, after_start=progress.change_accepted))
+            stream = parse_stream_arn(state.arn) or target.arn
+            step = decide_encrypt(
+                props.key_id, stream, state, start_accepted=progress.change_accepted
+            )
+            _note_step(runtime, state, step)
+            if isinstance(step, Wait):
+                state = adapter.wait_until_settled(target)
+            elif isinstance(step, Done):
+                return _encrypted(state, progress)
+            elif isinstance(step, Fail):
+                return failed(step.reason)
+            else:
+                state = _request_change(runtime, adapter, target, progress, step)
+    except KinesisError as error:
+        return failed(error.reason)
+    except DeadlineReached as reached:
+        return _out_of_time(runtime, progress, props, reached.last_state, failed)
+
+
+def _encrypted(state: StreamState, progress: Progress) -> Outcome:
+    key = state.key_id or ""
+    kind: OutcomeKind = "started" if progress.change_accepted else "unchanged"
+    if progress.change_accepted:
+        reason = f"Encryption of {state.arn} is now KMS with key {key}."
+    else:
+        reason = f"{state.arn} was already encrypted with key {key}; nothing changed."
+    data = {
+        "StreamARN": state.arn,
+        "StreamName": state.name,
+        "KeyId": key,
+        "EncryptionType": state.encryption_type,
+    }
+    return Outcome(True, reason, kind, state.arn, progress.change_requested, data)
+
+
+def _failed(reason: str, progress: Progress, stream_arn: str | None) -> Outcome:
+    return Outcome(False, reason, "failed", stream_arn, progress.change_requested)
+
+
+# -- Delete ------------------------------------------------------------------------------------
+
+
+def remove_encryption(
+    stream_id: str, properties: object, progress: Progress, runtime: Runtime
+) -> Outcome | Handover:
+    """Undo this resource's encryption of the stream ``stream_id`` names (Delete).
+
+    Acts only on that stream, never on one the properties alone name; anything it cannot read
+    means success without touching the stream (a failed Delete blocks the whole stack).
+    """
+    return _timed(_remove_encryption(stream_id, properties, progress, runtime), progress, runtime)
+
+
+def _remove_encryption(
+    stream_id: str, properties: object, progress: Progress, runtime: Runtime
+) -> Outcome | Handover:
+
+    def succeeded(
+        reason: str, warning: str | None = None, kind: OutcomeKind = "unchanged"
+    ) -> Outcome:
+        return Outcome(True, reason, kind, stream_id, progress.change_requested, warning=warning)
+
+    def failed(reason: str) -> Outcome:
+        return _failed(reason, progress, stream_id)
+
+    stream = parse_stream_arn(stream_id)
+    if stream is None:
+        return succeeded("Nothing to undo: the physical id is not a stream ARN.")
+    try:
+        props = parse_properties(properties)
+    except PropertiesError as error:
+        note = f"Encryption of {stream.arn} left as it is: the properties cannot be read ({error})"
+        return succeeded(note, warning=note)
+    target = StreamRef(stream)
+    adapter = _adapter(runtime, target, props, progress)
+    try:
+        state = adapter.describe(target)
+        while True:
+            if state is None:
+                return succeeded(f"Stream {stream.arn} no longer exists; nothing to undo.")
+            step = decide_decrypt(
+                props.key_id, stream, state, stop_accepted=progress.change_accepted
+            )
+            _note_step(runtime, state, step)
+            if isinstance(step, Wait):
+                state = adapter.wait_until_settled(target)
+            elif isinstance(step, Done):
+                kind: OutcomeKind = "stopped" if progress.change_accepted else "unchanged"
+                reason = step.warning or (
+                    f"Encryption of {stream.arn} stopped."
+                    if kind == "stopped"
+                    else f"{stream.arn} is not encrypted by this resource; nothing to undo."
+                )
+                return succeeded(reason, step.warning, kind)
+            else:
+                try:
+                    state = _request_change(runtime, adapter, target, progress, step)
+                except KinesisError as error:
+                    if error.code != "ResourceNotFoundException":
+                        raise
+                    state = None  # deleted between the read and the stop: nothing to undo
+    except KinesisError as error:
+        return failed(error.reason)
+    except DeadlineReached as reached:
+        return _out_of_time(runtime, progress, props, reached.last_state, failed)
+
+
+# -- shared steps ------------------------------------------------------------------------------
+
+
+def _timed(result: Outcome | Handover, progress: Progress, runtime: Runtime) -> Outcome | Handover:
+    """An outcome records how long the request took, across hand-overs."""
+    if isinstance(result, Outcome):
+        return replace(result, seconds=runtime.budget.elapsed(progress))
+    return result
+
+
+def _adapter(
+    runtime: Runtime, target: StreamRef, props: EncryptionProperties, progress: Progress
+) -> KinesisAdapter:
+    budget = runtime.budget
+    return KinesisAdapter(
+        runtime.kinesis_client(target.arn.region),
+        runtime.clock,
+        budget.deadline(progress, props.service_timeout),
+        rng=runtime.rng,
+        access_denied_grace_until=budget.access_denied_grace_until(progress),
+    )
+
+
+def _note_step(
+    runtime: Runtime, state: StreamState, step: Wait | Done | Start | Stop | Fail
+) -> None:
+    runtime.log.info(
+        f"Stream is {state.status}, encryption {state.encryption_type}: "
+        f"{type(step).__name__.lower()}",
+        extra={
+            "StreamStatus": state.status,
+            "EncryptionType": state.encryption_type,
+            "CurrentKeyId": state.key_id,
+        },
+    )
+
+
+def _request_change(
+    runtime: Runtime,
+    adapter: KinesisAdapter,
+    target: StreamRef,
+    progress: Progress,
+    step: Start | Stop,
+) -> StreamState | None:
+    """Request a start/stop once; on ResourceInUse wait, and let the caller decide again."""
+    before = progress.change_requested
+    progress.change_requested = True  # a call that times out may still have been applied
+    try:
+        if isinstance(step, Start):
+            result = adapter.start(target, step.key_id)
+        else:
+            result = adapter.stop(target, step.key_id)
+    except KinesisError:
+        progress.change_requested = before
+        raise
+    runtime.log.info(f"{step.operation} {result}", extra={"KeyId": step.key_id, "result": result})
+    if result == "accepted":
+        progress.change_accepted = True
+    else:  # refused while busy, or fate unknown: read the stream again before deciding
+        if result == "in-use":
+            progress.change_requested = before
+        adapter.pause_after_refusal()
+    return adapter.wait_until_settled(target)
+
+
+def _not_found(target: StreamRef, *, after_start: bool) -> str:
+    stream = target.arn
+    where = f"in account {stream.account}, region {stream.region}"
+    if after_start:
+        return f"Stream {stream.name} {where} was deleted while encryption was being applied."
+    return (
+        f"Stream {stream.name} was not found {where}. Check the name or ARN, and that the "
+        "stream exists in that account and region."
+    )
+
+
+def _out_of_time(
+    runtime: Runtime,
+    progress: Progress,
+    props: EncryptionProperties,
+    last_state: StreamState | None,
+    failed: Callable[[str], Outcome],
+) -> Outcome | Handover:
+    budget = runtime.budget
+    status = last_state.status if last_state else "not yet read"
+    what = f"stream {last_state.arn}" if last_state else "the stream"
+    base = (
+        f"Timed out: {what} is still {status} after {budget.elapsed(progress):.0f} s "
+        f"(ServiceTimeout {props.service_timeout} s)."
+    )
+    if not budget.worth_handing_over(progress, props.service_timeout) or progress.hop >= MAX_HOPS:
+        return failed(
+            base + " Raise ServiceTimeout (up to 3600 s) if updates of this stream take longer."
+        )
+    fallback = failed(base + " Handing the wait over to a fresh invocation failed; retry later.")
+    return Handover(progress.next_hop(), fallback)

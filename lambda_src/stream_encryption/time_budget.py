@@ -1,0 +1,83 @@
+"""Every deadline of one invocation, in one place.
+
+Two clocks bound the work: the Lambda invocation's own (its remaining time, less a reserve to
+respond or hand over) and CloudFormation's (ServiceTimeout from the request's first receipt, which
+may lie several invocations back). Waits stop at whichever comes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .clock import Clock
+from .models.progress import Progress
+
+# A policy created with the resource can take seconds to be in force (IAM is eventually
+# consistent): AccessDenied within this long of the first receipt is retried, not reported.
+IAM_GRACE_SECONDS = 15.0
+# Less than this left of ServiceTimeout: a fresh invocation could not do anything useful.
+MIN_USEFUL_HANDOVER_SECONDS = 5.0
+# Kept back at the very end for the last response attempt to complete.
+RESPONSE_CUSHION_SECONDS = 0.5
+
+
+@dataclass
+class Deadline:
+    """A point on the clock's monotonic axis that waiting must not pass."""
+
+    clock: Clock
+    at: float
+
+    def remaining(self) -> float:
+        return self.at - self.clock.now()
+
+
+def response_reserve(remaining: float) -> float:
+    """Seconds kept back at the end of an invocation to respond or hand over."""
+    return min(15.0, max(1.0, 0.2 * remaining))
+
+
+def cloudformation_margin(service_timeout: int) -> float:
+    """CloudFormation's clock started a little before our first receipt: stop this much early."""
+    return min(30.0, max(2.0, 0.05 * service_timeout))
+
+
+class TimeBudget:
+    """The time one invocation may spend, on behalf of one request."""
+
+    def __init__(self, clock: Clock, remaining_seconds: Callable[[], float]) -> None:
+        self.clock = clock
+        self._remaining_seconds = remaining_seconds
+        remaining = remaining_seconds()
+        self._work_until = clock.now() + remaining - response_reserve(remaining)
+
+    def elapsed(self, progress: Progress) -> float:
+        """Seconds since the request was first received, across hand-overs."""
+        return max(0.0, self.clock.wall() - progress.first_received_at)
+
+    def _cloudformation_stops_waiting(self, progress: Progress, service_timeout: int) -> float:
+        """On the monotonic axis: when CloudFormation stops listening, less a margin."""
+        ends_at_wall = (
+            progress.first_received_at + service_timeout - cloudformation_margin(service_timeout)
+        )
+        return self.clock.now() + (ends_at_wall - self.clock.wall())
+
+    def deadline(self, progress: Progress, service_timeout: int) -> Deadline:
+        """Where waiting in this invocation must stop: the earlier of the two clocks."""
+        stop = self._cloudformation_stops_waiting(progress, service_timeout)
+        return Deadline(self.clock, min(self._work_until, stop))
+
+    def worth_handing_over(self, progress: Progress, service_timeout: int) -> bool:
+        """Whether CloudFormation will still listen long enough for a fresh invocation."""
+        left = self._cloudformation_stops_waiting(progress, service_timeout) - self.clock.now()
+        return left >= MIN_USEFUL_HANDOVER_SECONDS
+
+    def access_denied_grace_until(self, progress: Progress) -> float:
+        """Until when (monotonic) AccessDenied may still be IAM propagating a fresh policy."""
+        return self.clock.now() + max(0.0, IAM_GRACE_SECONDS - self.elapsed(progress))
+
+    def response_window(self) -> Callable[[], float]:
+        """Seconds left to deliver the response, counted from now to the invocation's end."""
+        ends = self.clock.now() + max(0.0, self._remaining_seconds() - RESPONSE_CUSHION_SECONDS)
+        return lambda: ends - self.clock.now()
