@@ -1,6 +1,6 @@
 # Two entry points, each sets everything up from nothing (only Python 3.11+ is assumed):
 #   make demo   - local lifecycle against an embedded AWS emulator (no account needed)
-#   make test   - the whole test suite
+#   make test   - the whole test suite (make unit / integration / e2e / infra: one layer each)
 #   make synth  - `cdk synth` of the example app (cdk.json) with the CLI locked in package-lock.json
 PYTHON ?= python3
 UV_VERSION := 0.13.9
@@ -51,6 +51,19 @@ typecheck: setup
 
 test: setup lint typecheck
 	$(BIN)/python -m pytest -n 2 -q
+
+# One layer of the suite each (`make test` runs them all). faults: fault matrix, fuzzing, load.
+unit: setup
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: setup
+	$(BIN)/python -m pytest -q tests/integration tests/faults
+
+e2e: setup
+	$(BIN)/python -m pytest -q tests/e2e
+
+infra: setup
+	$(BIN)/python -m pytest -n 2 -q tests/infrastructure
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -2,7 +2,7 @@
 
 Importing the package puts what the benchmarks import on ``sys.path``, as pytest's ``pythonpath``
 does for the tests: ``lambda_src`` (``stream_encryption``, ``handler``), ``cdk``
-(``kinesis_stream_encryption``) and the repository root (``tests.support``).
+(``kinesis_stream_encryption``) and the repository root (``devsupport``).
 """
 
 from __future__ import annotations

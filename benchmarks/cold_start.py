@@ -79,7 +79,7 @@ class Context:
         return 60000
 """
 
-# The event comes on stdin, as in tests/support/run_handler.py: a ResponseURL is a credential.
+# The event comes on stdin, as in devsupport/run_handler.py: a ResponseURL is a credential.
 OURS = f"""
 import json, sys
 sys.path.insert(0, {str(ROOT / "lambda_src")!r})

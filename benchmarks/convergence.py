@@ -22,10 +22,10 @@ from typing import Any
 
 import boto3
 
+from devsupport.kinesis_sim import KinesisSimulator, VirtualClock
 from stream_encryption.dal.kinesis import KinesisAdapter
 from stream_encryption.identifiers import StreamArn, StreamRef
 from stream_encryption.time_budget import Deadline
-from tests.support.kinesis_sim import KinesisSimulator, VirtualClock
 
 WINDOWS = (1, 3, 10, 30, 120, 600)
 NAME = "orders"

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.node_path import node_first_on_path
+from devsupport.node_path import node_first_on_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (1, 10, 50)

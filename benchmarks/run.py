@@ -443,7 +443,7 @@ def machine() -> str:
 METHODOLOGY = """\
 ## Methodology and known limits
 
-* **Convergence** runs in virtual time on `tests/support/kinesis_sim.py`: API calls take no time,
+* **Convergence** runs in virtual time on `devsupport/kinesis_sim.py`: API calls take no time,
   and the alternatives' own latencies (a Step Functions state transition plus a Lambda invocation
   per CDK Provider `isComplete`, Terraform's and boto3's request time) are not added, which
   flatters them. Only the wait after StartStreamEncryption is compared (every policy's decide-read

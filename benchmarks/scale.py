@@ -31,9 +31,9 @@ from typing import Any
 
 import boto3
 
+from devsupport.harness import FakeContext, Invokes, Metrics, Puts, make_event
+from devsupport.kinesis_sim import KinesisSimulator, VirtualClock
 from stream_encryption.handlers.invocation import Dependencies, process
-from tests.support.harness import FakeContext, Invokes, Metrics, Puts, make_event
-from tests.support.kinesis_sim import KinesisSimulator, VirtualClock
 
 SIZES = (100, 500)
 DESCRIBE_TPS = 20

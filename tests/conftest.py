@@ -3,8 +3,8 @@ import os
 import pytest
 from hypothesis import settings
 
-from tests.support import leak_guard
-from tests.support.harness import Harness
+from devsupport import leak_guard
+from devsupport.harness import Harness
 
 # CI replays the same examples every run (no flaky landing); locally each run explores anew.
 settings.register_profile("ci", derandomize=True, print_blob=True)

@@ -24,13 +24,13 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.support import leak_guard
-from tests.support.http_receiver import ResponseReceiver, ScriptItem, secrets_of
-from tests.support.moto_server import REGION, aws_environment, moto_endpoint, reset_moto
+from devsupport import leak_guard
+from devsupport.http_receiver import ResponseReceiver, ScriptItem, secrets_of
+from devsupport.moto_server import REGION, aws_environment, moto_endpoint, reset_moto
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
-RUNNER = ROOT / "tests" / "support" / "run_handler.py"
+RUNNER = ROOT / "devsupport" / "run_handler.py"
 PROCESS_TIMEOUT = 60.0
 
 

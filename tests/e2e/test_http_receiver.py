@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.support.http_receiver import Close, Respond, ResponseReceiver, secrets_of
+from devsupport.http_receiver import Close, Respond, ResponseReceiver, secrets_of
 
 pytestmark = pytest.mark.e2e
 

@@ -18,6 +18,8 @@ from typing import Any
 import boto3
 import pytest
 
+from devsupport.http_receiver import Close, RecordedRequest, ResponseReceiver
+from devsupport.moto_server import reset_moto
 from tests.e2e.conftest import (
     HandlerRun,
     Invoke,
@@ -27,8 +29,6 @@ from tests.e2e.conftest import (
     load_event,
     run_handler_process,
 )
-from tests.support.http_receiver import Close, RecordedRequest, ResponseReceiver
-from tests.support.moto_server import reset_moto
 
 pytestmark = pytest.mark.e2e
 

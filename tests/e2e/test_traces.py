@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from devsupport.http_receiver import ResponseReceiver, secrets_of
 from tests.e2e.conftest import handler_environment, load_event, run_handler_process
-from tests.support.http_receiver import ResponseReceiver, secrets_of
 
 pytestmark = pytest.mark.e2e
 

@@ -7,10 +7,12 @@ never fails, and the ResponseURL's signature in no log line and no Reason.
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.support.harness import FUNCTION_ARN, RESPONSE_URL, SIGNATURE, STACK_ID, Harness
+from devsupport import leak_guard
+from devsupport.harness import FUNCTION_ARN, RESPONSE_URL, SIGNATURE, STACK_ID, Harness
 
 KNOWN = ["ServiceToken", "ServiceTimeout", "StreamARN", "StreamName", "KeyId", "EncryptionType"]
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
@@ -59,8 +61,21 @@ events = st.fixed_dictionaries(
     },
 )
 
-HARNESS = Harness()
+# One harness for all examples (hypothesis runs many per test). It is not registered with the
+# leak guard as a whole: only an event's own ResponseURL is a secret, the same text elsewhere in
+# an event is just data and may be logged. What invocations with the secret URL produced is
+# collected below and handed to the guard for every test.
+HARNESS = Harness(guard_leaks=False)
 HARNESS.kinesis.create_stream("orders")
+SECRET_URL_OUTPUT: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def guard_fuzzed_output(no_response_url_leaks):
+    """Runs after the suite-wide guard reset: registers this module's output for the check."""
+    SECRET_URL_OUTPUT.clear()
+    leak_guard.watch_secret(RESPONSE_URL)
+    leak_guard.watch_output("fuzzed invocations", lambda: SECRET_URL_OUTPUT)
 
 
 def invoke_once(event):
@@ -69,9 +84,19 @@ def invoke_once(event):
     h.invoke(event, timeout=120)  # must not raise
     sent = h.puts.requests[before_puts:]
     if isinstance(event, dict) and event.get("ResponseURL") == RESPONSE_URL:
-        # Only an event's own ResponseURL is a secret; the same text elsewhere is just data.
-        assert SIGNATURE not in h.logs[before_logs:]
+        logs = h.logs[before_logs:]
+        SECRET_URL_OUTPUT.append(logs)
+        SECRET_URL_OUTPUT.extend(json.loads(request["body"])["Reason"] for request in sent)
+        assert SIGNATURE not in logs  # fails the very example, so hypothesis can shrink it
     return sent
+
+
+def test_the_leak_guard_scans_what_fuzzed_invocations_logged():
+    # Without the fixture above, the guard's reset before each test would leave nothing watched.
+    SECRET_URL_OUTPUT.append(f"a leaked {RESPONSE_URL}")
+    assert leak_guard.leaks()
+    SECRET_URL_OUTPUT.clear()
+    assert leak_guard.leaks() == []
 
 
 def usable_url(event):

@@ -7,8 +7,8 @@ recorded against the quota-bound minimum.
 
 import logging
 
+from devsupport.harness import FakeContext, Harness, Invokes, Metrics, Puts, make_event
 from stream_encryption.handlers.invocation import Dependencies, process
-from tests.support.harness import FakeContext, Harness, Invokes, Metrics, Puts, make_event
 
 RESOURCES = 100
 DESCRIBE_TPS = 20

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.node_path import node_first_on_path
+from devsupport.node_path import node_first_on_path
 
 REPO = Path(__file__).resolve().parents[2]
 

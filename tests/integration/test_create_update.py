@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
+from devsupport.harness import ACCOUNT, REGION, make_event
 from stream_encryption.cfn.physical_ids import FAILED_CREATE_PREFIX
-from tests.support.harness import ACCOUNT, REGION, make_event
 
 UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{UUID}"

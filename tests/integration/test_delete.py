@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support.harness import ACCOUNT, REGION, make_event
+from devsupport.harness import ACCOUNT, REGION, make_event
 
 ARN = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders"
 UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -45,13 +45,20 @@ def test_delete_with_unreadable_properties_succeeds_without_touching(h, properti
 
 
 @pytest.mark.parametrize(
-    "physical_id", ["kinesis-stream-encryption-failed-create:abc", "whatever", ""]
+    ("physical_id", "answered_id"),
+    [
+        (
+            "kinesis-stream-encryption-failed-create:abc",
+            "kinesis-stream-encryption-failed-create:abc",
+        ),
+        ("whatever", "whatever"),
+        # A response needs a non-empty id; an empty one (CloudFormation never sends it) becomes:
+        ("", "unknown"),
+    ],
 )
-def test_delete_of_an_id_that_is_no_stream_arn_touches_nothing(h, physical_id):
+def test_delete_of_an_id_that_is_no_stream_arn_touches_nothing(h, physical_id, answered_id):
     body = delete(h, physical_id=physical_id, StreamName="orders")
-    assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == (
-        physical_id or body["PhysicalResourceId"]
-    )
+    assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == answered_id
     assert h.kinesis.count() == 0
 
 

@@ -5,7 +5,7 @@ import urllib.error
 
 import pytest
 
-from tests.support.harness import RESPONSE_URL, SIGNATURE, make_event
+from devsupport.harness import RESPONSE_URL, SIGNATURE, make_event
 
 
 def test_response_is_a_put_of_json_with_empty_content_type_to_the_exact_url(h):

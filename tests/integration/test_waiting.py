@@ -5,7 +5,7 @@ import statistics
 
 import pytest
 
-from tests.support.harness import ACCOUNT, REGION, make_event
+from devsupport.harness import ACCOUNT, REGION, make_event
 
 ARN = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders"
 

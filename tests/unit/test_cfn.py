@@ -129,6 +129,10 @@ class TestBody:
         reason = self.body(reason=f"oops {URL} and X-Amz-Signature=abc123secret")["Reason"]
         assert "abc123secret" not in reason
 
+    def test_the_bare_signature_is_redacted_wherever_it_turns_up(self):
+        reason = self.body(reason="ServiceTimeout 'abc123secret' must be a whole number")["Reason"]
+        assert "abc123secret" not in reason and "<redacted>" in reason
+
     def test_oversized_data_is_dropped_and_the_response_fails(self):
         body = self.body(data={"KeyId": "k" * 5000})
         assert body["Status"] == "FAILED" and "Data" not in body

@@ -25,7 +25,7 @@ from botocore.exceptions import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support.kinesis_sim import (
+from devsupport.kinesis_sim import (
     AWS_MANAGED_ALIAS,
     ClockStalledError,
     KinesisSimulator,

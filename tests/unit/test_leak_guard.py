@@ -1,6 +1,6 @@
 """The suite-wide leak guard itself must catch a leak (else every test's guarantee is hollow)."""
 
-from tests.support import leak_guard
+from devsupport import leak_guard
 
 URL = "https://b.s3.amazonaws.com/p%7Cq?X-Amz-Date=1&X-Amz-Signature=0123abcd"
 

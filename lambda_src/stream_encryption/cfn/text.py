@@ -12,10 +12,21 @@ def clean_text(text: str) -> str:
     return _CONTROL_CHARACTERS.sub(" ", text).strip()
 
 
+_SIGNATURE_PARAMETERS = ("x-amz-signature", "signature")
+
+
 def redact(text: str, url: str) -> str:
-    """``text`` with the ResponseURL and its query string (the signature) cut out."""
+    """``text`` with the ResponseURL, its query string and its signature cut out.
+
+    The signature alone is cut too: it is the secret part, whatever text it turns up in.
+    """
     query = url.partition("?")[2]
-    for secret in (url, query):
+    signatures = [
+        value
+        for name, _, value in (part.partition("=") for part in query.split("&"))
+        if name.lower() in _SIGNATURE_PARAMETERS
+    ]
+    for secret in (url, query, *signatures):
         if secret and secret in text:
             text = text.replace(secret, "<redacted>")
     return text

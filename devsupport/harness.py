@@ -20,10 +20,10 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 
+from devsupport import leak_guard
+from devsupport.kinesis_sim import KinesisSimulator, VirtualClock
 from stream_encryption.cfn.events import HANDOVER_KEY
 from stream_encryption.handlers.invocation import Dependencies, process
-from tests.support import leak_guard
-from tests.support.kinesis_sim import KinesisSimulator, VirtualClock
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -145,12 +145,13 @@ class Metrics:
 class Harness:
     """One simulated account: Kinesis simulator, virtual clock, response and invoke capture."""
 
-    def __init__(self, **simulator_options: Any) -> None:
+    def __init__(self, *, guard_leaks: bool = True, **simulator_options: Any) -> None:
         self.clock = VirtualClock()
         self.kinesis = KinesisSimulator(
             self.clock, account_id=ACCOUNT, region=REGION, **simulator_options
         )
-        self.client = boto3.client(
+        # Any: the typed boto3 stubs' keyword signatures are narrower than the adapter's Protocol.
+        self.client: Any = boto3.client(
             "kinesis", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
         )
         self.kinesis.attach(self.client)
@@ -164,13 +165,18 @@ class Harness:
         )
         self.invocations = 0
         self.rng = random.Random(20261126)
+        if guard_leaks:
+            self.guard_leaks()
+        self.invocation_starts: list[float] = []
+
+    def guard_leaks(self) -> None:
+        """Have the suite-wide leak guard scan everything this harness captured."""
         leak_guard.watch_secret(RESPONSE_URL)
         leak_guard.watch_output("handler logs", lambda: [self.logs])
         leak_guard.watch_output("metrics", lambda: [repr(self.metrics.recorded)])
         leak_guard.watch_output(
             "response Reasons", lambda: [b.get("Reason", "") for b in self.puts.bodies]
         )
-        self.invocation_starts: list[float] = []
 
     def invoke(self, event: dict[str, Any], timeout: float = 300.0) -> None:
         """One Lambda invocation with a copy of the event (Lambda hands each its own)."""

@@ -7,7 +7,7 @@ context and request id each). The context is a ``FakeLambdaContext``. Everything
 (AWS_ENDPOINT_URL, credentials, region, PYTHONPATH with lambda_src) comes from the environment the
 caller sets up. Exit status 0 unless the handler raised (it must not).
 
-    python tests/support/run_handler.py [--timeout S] [--log-stream-name N] < event.json
+    python devsupport/run_handler.py [--timeout S] [--log-stream-name N] < event.json
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 for entry in (ROOT / "lambda_src", ROOT):
     if str(entry) not in sys.path:
         sys.path.insert(0, str(entry))
 
-from tests.support.moto_server import make_lambda_context  # noqa: E402
+from devsupport.moto_server import make_lambda_context  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
