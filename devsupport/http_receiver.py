@@ -409,12 +409,16 @@ def secrets_of(url: str) -> list[str]:
     return [part for part in found if part]
 
 
+def request_target(url: str) -> str:
+    """The raw path and query of ``url``: what must appear, unchanged, in the request line.
+
+    Not urlsplit(): it would be fine, but keep it byte-for-byte without any parsing.
+    """
+    rest = url.split("://", 1)[1]
+    slash = rest.find("/")
+    return rest[slash:] if slash >= 0 else "/"
+
+
 def _path_of(url_or_path: str) -> str:
-    if url_or_path.startswith(("http://", "https://")):
-        # Not urlsplit().path: it would be fine, but keep it byte-for-byte without any parsing.
-        rest = url_or_path.split("://", 1)[1]
-        slash = rest.find("/")
-        target = rest[slash:] if slash >= 0 else "/"
-    else:
-        target = url_or_path
-    return target.partition("?")[0]
+    is_url = url_or_path.startswith(("http://", "https://"))
+    return (request_target(url_or_path) if is_url else url_or_path).partition("?")[0]

@@ -30,10 +30,11 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 # Variables that could steer boto3 away from the emulator or towards a real account.
-_UNSAFE_VARIABLES = (
+CREDENTIAL_VARIABLES = (
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
     "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
     "AWS_WEB_IDENTITY_TOKEN_FILE",
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
@@ -73,7 +74,7 @@ def aws_environment(
     """A process environment whose boto3 reaches ``endpoint`` with fake credentials only."""
     env = dict(os.environ if base is None else base)
     for name in list(env):
-        if name in _UNSAFE_VARIABLES or name.startswith("AWS_ENDPOINT_URL_"):
+        if name in CREDENTIAL_VARIABLES or name.startswith("AWS_ENDPOINT_URL_"):
             env.pop(name)
     env.update(FAKE_CREDENTIALS)
     env.update(

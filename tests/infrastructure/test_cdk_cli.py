@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from devsupport.moto_server import CREDENTIAL_VARIABLES, FAKE_CREDENTIALS
 from kinesis_stream_encryption import RESOURCE_TYPE
 
 from .conftest import REPO
@@ -32,18 +33,9 @@ INSTALLED = NODE_MODULES / ".package-lock.json"  # npm's record of the last inst
 CDK_CLI = NODE_MODULES / ".bin" / "cdk"
 STACKS = ("EncryptExistingStreamStack", "KinesisStreamEncryptionProviderStack")
 # Anything that could give the CLI an account to talk to.
-CREDENTIAL_VARIABLES = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME",
-    "AWS_WEB_IDENTITY_TOKEN_FILE",
-    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+CLI_ACCOUNT_VARIABLES = (
+    *FAKE_CREDENTIALS,
+    *CREDENTIAL_VARIABLES,
     "CDK_DEFAULT_ACCOUNT",
     "CDK_DEFAULT_REGION",
 )
@@ -62,7 +54,7 @@ def venv_bin() -> Path:
 
 
 def offline_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in CLI_ACCOUNT_VARIABLES}
     env.update(
         {
             "PATH": f"{venv_bin()}{os.pathsep}{os.environ.get('PATH', '')}",
