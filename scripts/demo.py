@@ -41,55 +41,59 @@ import argparse
 import contextlib
 import importlib
 import importlib.util
-import io
 import json
 import os
 import re
 import sys
-import tempfile
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TextIO
+from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from devsupport.http_receiver import RecordedRequest, ResponseReceiver, request_target
-from devsupport.moto_server import FakeLambdaContext, aws_environment, moto_endpoint
-from devsupport.node_path import node_first_on_path
+from devsupport.cdk_template import (
+    DEMO_STACK_ID,
+    EXAMPLE_APP,
+    DemoSetupError,
+    Synthesized,
+    TemplateView,
+    describe_intrinsic,
+    make_resolver,
+    read_template,
+    synthesize,
+)
+from devsupport.http_receiver import ResponseReceiver
+from devsupport.lifecycle_demo import (
+    AWS_MANAGED_KEY,
+    CUSTOMER_KEY_ALIAS,
+    FUNCTION_NAME,
+    Demo,
+    LogSink,
+    StepResult,
+    lifecycle,
+    prepare_key,
+    prepare_stream,
+    read_encryption,
+)
+from devsupport.moto_server import aws_environment, moto_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 LAMBDA_SRC = ROOT / "lambda_src"
-CDK_DIR = ROOT / "cdk"
-EXAMPLE_APP = CDK_DIR / "app.py"
 CDK_JSON = ROOT / "cdk.json"
 DEMO_DIR = ROOT / ".demo"
 
 EMULATOR_ACCOUNT = "123456789012"
-AWS_MANAGED_KEY = "alias/aws/kinesis"
-CUSTOMER_KEY_ALIAS = "alias/orders-stream"
-FUNCTION_NAME = "kinesis-stream-encryption-demo"
-#: The example app's stack this demo synthesizes, and the function attribute the ServiceToken uses.
-DEMO_STACK_ID = "EncryptExistingStreamStack"
-RESOURCE_TYPE = "Custom::KinesisStreamEncryption"
-FUNCTION_TYPE = "AWS::Lambda::Function"
-KEY_TYPE = "AWS::KMS::Key"
 #: Used when cdk.json has no streamArn context (the app then falls back to the same stream).
 FALLBACK_REGION = "us-east-1"
 FALLBACK_STREAM_NAME = "orders"
-MAX_BODY_BYTES = 4096
 STREAM_ARN_PATTERN = re.compile(
     r"arn:(?P<partition>[\w-]+):kinesis:(?P<region>[\w-]+):(?P<account>\d{12}):"
     r"stream/(?P<name>[\w.-]+)"
 )
-
-
-class DemoSetupError(Exception):
-    """The demo cannot start: the template, its intrinsics or the stream do not fit."""
 
 
 # -- command line ------------------------------------------------------------------------------
@@ -198,39 +202,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-# -- what the Lambda runtime would provide -----------------------------------------------------
-
-
-class LogSink(io.TextIOBase):
-    """Where the handler's stdout/stderr go: a file, and the terminal too with --verbose."""
-
-    def __init__(self, file: TextIO, echo: TextIO | None) -> None:
-        super().__init__()
-        self._file = file
-        self._echo = echo
-        self._captured: list[str] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def take(self) -> str:
-        """Everything written since the last call."""
-        text, self._captured = "".join(self._captured), []
-        return text
-
-    def write(self, text: str) -> int:
-        self._captured.append(text)
-        self._file.write(text)
-        if self._echo is not None:
-            self._echo.write(text)
-        return len(text)
-
-    def flush(self) -> None:
-        self._file.flush()
-        if self._echo is not None:
-            self._echo.flush()
-
-
 # -- environment -------------------------------------------------------------------------------
 
 
@@ -272,264 +243,6 @@ def import_handler() -> ModuleType:
     return importlib.import_module("handler")
 
 
-# -- the synthesized template ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Synthesized:
-    stack_name: str
-    template: dict[str, Any]
-    context: dict[str, Any]
-    seconds: float
-
-
-def synthesize(context: dict[str, Any]) -> Synthesized:
-    """Synthesize the example app (with its cdk-nag checks) as ``cdk synth`` would, into a
-    temporary cloud assembly; the template of its EncryptExistingStreamStack."""
-    started = time.monotonic()
-    try:
-        stack_name, template = _synthesize_example_app(context)
-    except DemoSetupError:
-        raise
-    except Exception as error:  # jsii, cdk-nag or the app itself: the demo cannot start
-        raise DemoSetupError(
-            f"synthesizing {EXAMPLE_APP.relative_to(ROOT)} failed: {type(error).__name__}: {error}"
-        ) from error
-    return Synthesized(stack_name, template, context, time.monotonic() - started)
-
-
-def _synthesize_example_app(context: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    node_first_on_path()
-    if str(CDK_DIR) not in sys.path:
-        sys.path.insert(0, str(CDK_DIR))  # cdk/app.py imports kinesis_stream_encryption
-    import aws_cdk as cdk  # noqa: PLC0415 (starts Node.js: only once PATH is right)
-
-    spec = importlib.util.spec_from_file_location("kse_example_app", EXAMPLE_APP)
-    if spec is None or spec.loader is None:
-        raise DemoSetupError(f"cannot load {EXAMPLE_APP}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    with tempfile.TemporaryDirectory(prefix="demo-cdk.out-") as outdir:
-        app = cdk.App(outdir=outdir, context=context)
-        encrypt, _provider = module.build_app(app)
-        if encrypt.node.id != DEMO_STACK_ID:
-            raise DemoSetupError(
-                f"build_app's first stack is {encrypt.node.id}, not {DEMO_STACK_ID}"
-            )
-        artifact = app.synth().get_stack_by_name(encrypt.stack_name)
-        template = json.loads(Path(artifact.template_full_path).read_text(encoding="utf-8"))
-    return str(encrypt.stack_name), template
-
-
-@dataclass(frozen=True)
-class TemplateView:
-    """What the demo reads from the template: the resource and the function it invokes."""
-
-    logical_id: str
-    properties: dict[str, Any]  # as in the template, intrinsics unresolved
-    function_id: str
-    function_timeout: int
-    environment: dict[str, Any]
-    key_ids: list[str]
-    key_description: str | None
-
-
-def read_template(template: Mapping[str, Any], stack_name: str) -> TemplateView:
-    resources: dict[str, Any] = dict(template.get("Resources") or {})
-    found = [lid for lid, r in resources.items() if r.get("Type") == RESOURCE_TYPE]
-    if len(found) != 1:
-        raise DemoSetupError(f"{stack_name} has {len(found)} {RESOURCE_TYPE} resources, expected 1")
-    (logical_id,) = found
-    properties = dict(resources[logical_id].get("Properties") or {})
-    token = properties.get("ServiceToken")
-    target = _get_att(token)
-    if target is None or target[1] != "Arn" or target[0] not in resources:
-        raise DemoSetupError(
-            f"{logical_id}.ServiceToken is {json.dumps(token)}, expected "
-            "Fn::GetAtt of this stack's function's Arn"
-        )
-    function_id = target[0]
-    function = resources[function_id]
-    if function.get("Type") != FUNCTION_TYPE:
-        raise DemoSetupError(f"the ServiceToken names {function_id}, not an {FUNCTION_TYPE}")
-    function_properties = function.get("Properties") or {}
-    timeout = function_properties.get("Timeout", 3)  # CloudFormation's default
-    if not isinstance(timeout, int) or isinstance(timeout, bool) or timeout <= 0:
-        raise DemoSetupError(f"{function_id}.Timeout is {timeout!r}, expected whole seconds")
-    environment = dict((function_properties.get("Environment") or {}).get("Variables") or {})
-    key_ids = sorted(lid for lid, r in resources.items() if r.get("Type") == KEY_TYPE)
-    description = None
-    if len(key_ids) == 1:
-        value = (resources[key_ids[0]].get("Properties") or {}).get("Description")
-        description = value if isinstance(value, str) else None
-    return TemplateView(
-        logical_id, properties, function_id, timeout, environment, key_ids, description
-    )
-
-
-def _get_att(value: Any) -> tuple[str, str] | None:
-    """``(logical id, attribute)`` of an ``Fn::GetAtt`` (list or ``"Id.Attr"`` form)."""
-    if not isinstance(value, dict) or list(value) != ["Fn::GetAtt"]:
-        return None
-    argument = value["Fn::GetAtt"]
-    if isinstance(argument, str) and "." in argument:
-        logical_id, _, attribute = argument.partition(".")
-        return logical_id, attribute
-    if (
-        isinstance(argument, list)
-        and len(argument) == 2
-        and all(isinstance(part, str) for part in argument)
-    ):
-        return argument[0], argument[1]
-    return None
-
-
-def describe_intrinsic(value: Any) -> str:
-    """Short text for a template value: ``Fn::GetAtt Id.Arn``, ``Ref X`` or its JSON."""
-    att = _get_att(value)
-    if att is not None:
-        return f"Fn::GetAtt {att[0]}.{att[1]}"
-    if isinstance(value, dict) and list(value) == ["Ref"]:
-        return f"Ref {value['Ref']}"
-    return json.dumps(value, separators=(",", ":"))
-
-
-@dataclass(frozen=True)
-class Resolver:
-    """The few intrinsics the demo can answer, listed explicitly; anything else raises.
-
-    CloudFormation sends every custom-resource property as a string, so the result is one too.
-    """
-
-    pseudo_parameters: Mapping[str, str]  # Ref AWS::AccountId, ...
-    refs: Mapping[str, str]  # Ref LogicalId
-    attributes: Mapping[tuple[str, str], str]  # Fn::GetAtt [LogicalId, Attribute]
-
-    def resolve(self, value: Any, where: str) -> str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int):
-            return str(value)
-        if isinstance(value, dict) and len(value) == 1:
-            ((name, argument),) = value.items()
-            if name == "Ref" and argument in self.pseudo_parameters:
-                return self.pseudo_parameters[argument]
-            if name == "Ref" and argument in self.refs:
-                return self.refs[argument]
-            att = _get_att(value)
-            if att is not None and att in self.attributes:
-                return self.attributes[att]
-            if (
-                name == "Fn::Join"
-                and isinstance(argument, list)
-                and len(argument) == 2
-                and isinstance(argument[0], str)
-                and isinstance(argument[1], list)
-            ):
-                separator: str = argument[0]
-                parts: list[Any] = argument[1]
-                return separator.join(self.resolve(part, f"{where}[Fn::Join]") for part in parts)
-        known = [f"Ref {name}" for name in (*self.pseudo_parameters, *self.refs)]
-        known += [f"Fn::GetAtt {lid}.{attribute}" for lid, attribute in self.attributes]
-        raise DemoSetupError(
-            f"{where}: the demo cannot resolve {json.dumps(value)}; it knows "
-            f"{', '.join(known)} and Fn::Join of those"
-        )
-
-
-def make_resolver(
-    view: TemplateView,
-    *,
-    partition: str,
-    region: str,
-    account: str,
-    stack_name: str,
-    stack_id: str,
-    function_arn: str,
-    key: str,
-) -> Resolver:
-    """Pseudo parameters of the demo's account and region; the ServiceToken's function is the fake
-    function ARN; the stack's one KMS key is the key the demo uses (created or --key-id)."""
-    attributes = {(view.function_id, "Arn"): function_arn}
-    refs: dict[str, str] = {}
-    if len(view.key_ids) == 1:
-        (key_logical_id,) = view.key_ids
-        attributes[key_logical_id, "Arn"] = key
-        if ":key/" in key:  # a key ARN: its id is known too
-            key_uuid = key.rpartition(":key/")[2]
-            attributes[key_logical_id, "KeyId"] = key_uuid
-            refs[key_logical_id] = key_uuid
-    pseudo = {
-        "AWS::AccountId": account,
-        "AWS::Region": region,
-        "AWS::Partition": partition,
-        "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
-        "AWS::StackName": stack_name,
-        "AWS::StackId": stack_id,
-    }
-    return Resolver(pseudo, refs, attributes)
-
-
-# -- stream and key ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Encryption:
-    status: str
-    encryption_type: str
-    key_id: str | None
-
-    def __str__(self) -> str:
-        if self.encryption_type == "NONE":
-            return f"NONE ({self.status})"
-        return f"{self.encryption_type} {self.key_id} ({self.status})"
-
-
-def read_encryption(kinesis: Any, stream_name: str) -> Encryption:
-    summary = kinesis.describe_stream_summary(StreamName=stream_name)["StreamDescriptionSummary"]
-    return Encryption(
-        str(summary.get("StreamStatus", "?")),
-        str(summary.get("EncryptionType") or "NONE"),
-        summary.get("KeyId"),
-    )
-
-
-def wait_active(kinesis: Any, stream_name: str, timeout: float = 120.0) -> Encryption:
-    deadline = time.monotonic() + timeout
-    while True:
-        state = read_encryption(kinesis, stream_name)
-        if state.status == "ACTIVE" or time.monotonic() > deadline:
-            return state
-        time.sleep(1.0)
-
-
-def prepare_stream(kinesis: Any, stream_name: str) -> None:
-    """The stream in the emulator: created if absent, ACTIVE and unencrypted."""
-    # An existing stream is one left over from an earlier run against the same emulator.
-    with contextlib.suppress(kinesis.exceptions.ResourceInUseException):
-        kinesis.create_stream(StreamName=stream_name, ShardCount=1)
-    state = wait_active(kinesis, stream_name)
-    if state.encryption_type != "NONE" and state.key_id:
-        kinesis.stop_stream_encryption(
-            StreamName=stream_name, EncryptionType="KMS", KeyId=state.key_id
-        )
-        wait_active(kinesis, stream_name)
-
-
-def prepare_key(kms: Any, description: str | None) -> str:
-    """The customer key in the emulator (the stack's key stands for it); its ARN."""
-    try:
-        return str(kms.describe_key(KeyId=CUSTOMER_KEY_ALIAS)["KeyMetadata"]["Arn"])
-    except kms.exceptions.NotFoundException:
-        pass
-    created = kms.create_key(Description=description or "kinesis-stream-encryption demo key")
-    key_arn = str(created["KeyMetadata"]["Arn"])
-    kms.create_alias(AliasName=CUSTOMER_KEY_ALIAS, TargetKeyId=key_arn)
-    return key_arn
-
-
 def confirm_real_stream(kinesis: Any, args: argparse.Namespace, account: str) -> str | None:
     """None when it is fine to go on; otherwise why not."""
     try:
@@ -559,209 +272,6 @@ def confirm_real_stream(kinesis: Any, args: argparse.Namespace, account: str) ->
         return "not confirmed (stdin is not a terminal; pass --yes to skip the prompt)"
     answer = input(f"Type the stream name ({args.stream_name}) to go on: ").strip()
     return None if answer == args.stream_name else "not confirmed"
-
-
-# -- the lifecycle -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Step:
-    title: str
-    request_type: str
-    properties: dict[str, str]
-    old_properties: dict[str, str] | None
-    expect_encryption: tuple[str, str | None]
-    expect_calls: dict[str, int]
-
-
-@dataclass
-class StepResult:
-    step: Step
-    seconds: float
-    puts: list[RecordedRequest]
-    body: dict[str, Any]
-    encryption: Encryption | None
-    calls: dict[str, int]
-    problems: list[str]
-    wire: str
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-class Demo:
-    def __init__(
-        self,
-        handler: ModuleType,
-        receiver: ResponseReceiver,
-        kinesis: Any,
-        sink: LogSink,
-        *,
-        region: str,
-        stack_id: str,
-        logical_id: str,
-        function_arn: str,
-        stream_name: str,
-        function_timeout: float,
-    ) -> None:
-        self.handler = handler
-        self.receiver = receiver
-        self.kinesis = kinesis
-        self.sink = sink
-        self.region = region
-        self.stack_id = stack_id
-        self.logical_id = logical_id
-        self.function_arn = function_arn
-        self.stream_name = stream_name
-        self.function_timeout = function_timeout
-        self.physical_id: str | None = None
-        self.calls: dict[str, int] = {}
-        self._counting = False
-        # The handler's own (cached) Kinesis client: count what it really calls.
-        client = handler.kinesis_client(region)
-        client.meta.events.register("before-call.kinesis", self._count_call)
-
-    def _count_call(self, model: Any, **_: Any) -> None:
-        if self._counting:
-            self.calls[model.name] = self.calls.get(model.name, 0) + 1
-
-    def event(self, step: Step, url: str, request_id: str) -> dict[str, Any]:
-        event: dict[str, Any] = {
-            "RequestType": step.request_type,
-            "ServiceToken": step.properties["ServiceToken"],
-            "ResponseURL": url,
-            "StackId": self.stack_id,
-            "RequestId": request_id,
-            "LogicalResourceId": self.logical_id,
-        }
-        if self.physical_id is not None:
-            event["PhysicalResourceId"] = self.physical_id
-        event["ResourceType"] = RESOURCE_TYPE
-        event["ResourceProperties"] = step.properties
-        if step.old_properties is not None:
-            event["OldResourceProperties"] = step.old_properties
-        return event
-
-    def run(self, step: Step) -> StepResult:
-        request_id = str(uuid.uuid4())
-        url = self.receiver.url_for(self.logical_id, stack_id=self.stack_id, request_id=request_id)
-        event = self.event(step, url, request_id)
-        context = FakeLambdaContext(
-            deadline_epoch_ms=int((time.time() + self.function_timeout) * 1000),
-            function_name=FUNCTION_NAME,
-            invoked_function_arn=self.function_arn,
-            log_group_name=f"/aws/lambda/{FUNCTION_NAME}",
-        )
-        self.calls = {}
-        self.sink.take()
-        self._counting = True
-        started = time.monotonic()
-        with contextlib.redirect_stdout(self.sink), contextlib.redirect_stderr(self.sink):
-            self.handler.lambda_handler(event, context)
-        seconds = time.monotonic() - started
-        self._counting = False
-        self.sink.flush()
-        return self.check(step, url, seconds, dict(self.calls), self.sink.take())
-
-    def check(
-        self, step: Step, url: str, seconds: float, calls: dict[str, int], output: str
-    ) -> StepResult:
-        problems: list[str] = []
-        query = url.partition("?")[2]
-        signature = query.rpartition("X-Amz-Signature=")[2]
-        if query in output or signature in output:
-            problems.append("the handler's output contains the ResponseURL's query or signature")
-        puts = self.receiver.requests_for(url)
-        body: dict[str, Any] = {}
-        wire = "nothing reached the ResponseURL"
-        if len(puts) != 1:
-            problems.append(f"{len(puts)} responses reached the ResponseURL, expected exactly 1")
-        if puts:
-            put = puts[-1]
-            expected_target = request_target(url)
-            if put.method != "PUT":
-                problems.append(f"method {put.method}, expected PUT")
-            if put.target != expected_target:
-                problems.append("the PUT did not go to exactly the ResponseURL's path and query")
-            content_types = put.header_values("Content-Type")
-            if content_types != [""]:
-                problems.append(f"Content-Type {content_types}, expected one empty header")
-            if len(put.body) > MAX_BODY_BYTES:
-                problems.append(f"body is {len(put.body)} bytes, over CloudFormation's 4096")
-            exact = "exactly the ResponseURL" if put.target == expected_target else "ANOTHER URL"
-            content_type = repr(content_types[0]) if content_types else "none"
-            wire = (
-                f"{put.method} to {exact}, {len(put.body)}-byte body, Content-Type "
-                f"{content_type}, {len(puts)} request(s)"
-            )
-            try:
-                body = json.loads(put.body)
-            except ValueError:
-                problems.append("the response body is not JSON")
-        if body.get("Status") != "SUCCESS":
-            problems.append(f"Status {body.get('Status')}, expected SUCCESS")
-        encryption: Encryption | None = None
-        try:
-            encryption = read_encryption(self.kinesis, self.stream_name)
-        except Exception as error:
-            problems.append(f"could not read the stream back ({type(error).__name__})")
-        if encryption is not None:
-            observed = (encryption.encryption_type, encryption.key_id)
-            if observed != step.expect_encryption:
-                problems.append(f"stream shows {observed}, expected {step.expect_encryption}")
-        for operation, count in step.expect_calls.items():
-            if calls.get(operation, 0) != count:
-                problems.append(f"{operation} called {calls.get(operation, 0)}x, expected {count}x")
-        if body.get("Status") == "SUCCESS" and body.get("PhysicalResourceId"):
-            self.physical_id = str(body["PhysicalResourceId"])
-        return StepResult(step, seconds, puts, body, encryption, calls, problems, wire)
-
-
-def another_service_timeout(current: str) -> str:
-    """A different ServiceTimeout, as after raising ``service_timeout`` in the construct."""
-    return "1800" if current == "900" else "900"
-
-
-def lifecycle(properties: Mapping[str, str]) -> list[Step]:
-    """The four events' properties, as CloudFormation sends them (strings, ServiceToken too):
-    the template's, first without its KeyId (Kinesis' default key), then as synthesized."""
-    if "KeyId" not in properties:
-        raise DemoSetupError("the template's resource has no KeyId: nothing to update to")
-    key = properties["KeyId"]
-    keyed = dict(properties)
-    created = {name: value for name, value in properties.items() if name != "KeyId"}
-    current_timeout = keyed.get("ServiceTimeout", "3600")
-    longer = {**keyed, "ServiceTimeout": another_service_timeout(current_timeout)}
-    start, stop = "StartStreamEncryption", "StopStreamEncryption"
-    return [
-        Step(
-            f"Create  template properties minus KeyId: default key {AWS_MANAGED_KEY}",
-            "Create",
-            created,
-            None,
-            ("KMS", AWS_MANAGED_KEY),
-            {start: 1, stop: 0},
-        ),
-        Step(
-            "Update  to the template's properties: KeyId is the stack's customer key",
-            "Update",
-            keyed,
-            created,
-            ("KMS", key),
-            {start: 1, stop: 0},
-        ),
-        Step(
-            f"Update  ServiceTimeout {current_timeout} -> {longer['ServiceTimeout']} only "
-            "(no-op for the stream)",
-            "Update",
-            longer,
-            keyed,
-            ("KMS", key),
-            {start: 0, stop: 0},
-        ),
-        Step("Delete", "Delete", longer, None, ("NONE", None), {start: 0, stop: 1}),
-    ]
 
 
 # -- output ------------------------------------------------------------------------------------
