@@ -21,9 +21,7 @@ each stage counts only what the stages before it did not already load.
 
 from __future__ import annotations
 
-import http.server
 import json
-import os
 import resource
 import shutil
 import socket
@@ -31,13 +29,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from devsupport.http_receiver import ResponseReceiver
+from devsupport.moto_server import aws_environment, emulator_client
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -156,32 +156,6 @@ def moto_server() -> Iterator[str]:
 
 
 @contextmanager
-def receiver() -> Iterator[tuple[str, list[str]]]:
-    """A ResponseURL on loopback; yields the URL and the Status of every response PUT to it."""
-    statuses: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_PUT(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            statuses.append(str(json.loads(body or b"{}").get("Status")))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            return
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/stack%7CEnc%7Creq?X-Amz-Signature=bench"
-        yield url, statuses
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@contextmanager
 def xray_sink() -> Iterator[str]:
     """A UDP socket standing in for the X-Ray daemon (Lambda's is local too); never read."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -252,15 +226,7 @@ def _event(url: str) -> str:
 
 
 def _prepare_stream(endpoint: str) -> None:
-    import boto3  # noqa: PLC0415 (only the orchestrating process needs it)
-
-    kinesis = boto3.client(
-        "kinesis",
-        region_name=REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-    )
+    kinesis = emulator_client("kinesis", endpoint, region=REGION)
     kinesis.create_stream(StreamName=STREAM, ShardCount=1)
     kinesis.start_stream_encryption(
         StreamName=STREAM, EncryptionType="KMS", KeyId="alias/aws/kinesis"
@@ -285,19 +251,15 @@ def measure(samples: int = 7) -> dict[str, Any]:
     deployed)."""
     with (
         moto_server() as endpoint,
-        receiver() as (url, statuses),
+        ResponseReceiver() as receiver,
         xray_sink() as daemon,
         tempfile.TemporaryDirectory(prefix="cold-start-pycache-") as pycache,
     ):
         _prepare_stream(endpoint)
+        url = receiver.url_for("Enc")
         base_env = {
-            **os.environ,
+            **aws_environment(endpoint, region=REGION),
             "PYTHONPYCACHEPREFIX": pycache,
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }
         for variable in (
@@ -334,6 +296,7 @@ def measure(samples: int = 7) -> dict[str, Any]:
             elapsed, _cpu, stdout = _run(STAGES, deployed_env, event)
             stage_runs.append((elapsed, json.loads(_line(stdout, "STAGES"))))
             bare.append(_run("pass", base_env, "")[0])
+        statuses = [str(json.loads(put.body or b"{}").get("Status")) for put in receiver.requests]
         responses = len(statuses)
         failed = [status for status in statuses if status != "SUCCESS"]
     if failed:

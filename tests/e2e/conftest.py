@@ -21,12 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from devsupport import leak_guard
 from devsupport.http_receiver import ResponseReceiver, ScriptItem, secrets_of
-from devsupport.moto_server import REGION, aws_environment, moto_endpoint, reset_moto
+from devsupport.moto_server import (
+    aws_environment,
+    emulator_client,
+    moto_endpoint,
+    reset_moto,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -147,22 +151,12 @@ def receiver() -> Iterator[ResponseReceiver]:
 
 @pytest.fixture
 def kinesis(clean_moto: str) -> Any:
-    return _client("kinesis", clean_moto)
+    return emulator_client("kinesis", clean_moto)
 
 
 @pytest.fixture
 def kms(clean_moto: str) -> Any:
-    return _client("kms", clean_moto)
-
-
-def _client(service: str, endpoint: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return emulator_client("kms", clean_moto)
 
 
 Invoke = Callable[..., HandlerRun]

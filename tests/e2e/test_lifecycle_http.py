@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
 
 from devsupport.http_receiver import Close, RecordedRequest, ResponseReceiver
-from devsupport.moto_server import reset_moto
+from devsupport.moto_server import emulator_client, reset_moto
 from tests.e2e.conftest import (
     HandlerRun,
     Invoke,
@@ -261,13 +260,7 @@ def bad_event_runs(moto_url: str) -> Iterator[BadEventRuns]:
     """All bad events, in order, through one warm handler process (as consecutive invocations of
     one Lambda execution environment would be), against a present, unencrypted stream."""
     reset_moto(moto_url)
-    kinesis = boto3.client(
-        "kinesis",
-        endpoint_url=moto_url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    kinesis = emulator_client("kinesis", moto_url)
     create_stream(kinesis)
     events = [load_event(name) for name in sorted(BAD_EVENTS)]
     with ResponseReceiver() as receiver:
