@@ -137,7 +137,7 @@ def describe_errors(error: ValidationError, raw: dict[str, Any]) -> str:
         elif item["type"] == "missing":
             problems.append(f"{location} is required")
         else:
-            problems.append(f"{location} {_quote(raw.get(location))} {_lowercase_first(message)}")
+            problems.append(f"{location} {_quote(raw.get(location))} {_as_predicate(message)}")
     if unknown:
         problems.insert(0, _unknown_sentence(unknown))
     return "Invalid properties: " + "; ".join(problems) + "."
@@ -154,10 +154,12 @@ def _unknown_sentence(unknown: list[str]) -> str:
     )
 
 
-def _lowercase_first(text: str) -> str:
-    if text.startswith("Input should") or text.startswith("String should"):
-        return "is invalid: " + text[0].lower() + text[1:]
-    return text
+def _as_predicate(message: str) -> str:
+    """Pydantic's sentence as what follows "<property> '<value>'": its own "Input should ..."
+    messages become "is invalid: input should ..."; ours already read that way."""
+    if message.startswith(("Input should", "String should")):
+        return "is invalid: " + message[0].lower() + message[1:]
+    return message
 
 
 def _quote(value: object) -> str:

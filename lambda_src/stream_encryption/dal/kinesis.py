@@ -206,16 +206,14 @@ class KinesisAdapter:
         self, operation: str, stream: StreamRef, call: Callable[[], T], key_id: str = ""
     ) -> T:
         backoff = Backoff(RETRY_FIRST_SECONDS, 2.0, RETRY_CAP_SECONDS, self._rng)
+        # A failed read is simply read again; a failed write may still have been applied.
+        is_write = operation != "DescribeStreamSummary"
         while True:
             try:
                 return call()
             except ClientError as error:
                 code, message = _code(error), _message(error)
-                if (
-                    code == "LimitExceededException"
-                    and operation != "DescribeStreamSummary"
-                    and "rate" not in message.lower()
-                ):
+                if code == "LimitExceededException" and is_write and "rate" not in message.lower():
                     raise _QuotaSuspected(message) from None
                 if code in _THROTTLING_CODES:
                     self.throttles += 1
@@ -223,15 +221,15 @@ class KinesisAdapter:
                 elif code == "AccessDeniedException" and self._in_access_denied_grace():
                     pass
                 elif code in _TRANSIENT_CODES or _http_status(error) >= 500:
-                    if operation != "DescribeStreamSummary":
+                    if is_write:
                         raise _MaybeApplied from None
                 else:
                     raise KinesisError(
                         explain(operation, code, message, stream, key_id), code
                     ) from None
             except (BotocoreConnectionError, HTTPClientError):
-                # Reset, refused or timed out: a read is simply retried; a write may have landed.
-                if operation != "DescribeStreamSummary":
+                # Reset, refused or timed out: a write may have landed.
+                if is_write:
                     raise _MaybeApplied from None
             self.pause(backoff.next())
 
