@@ -10,13 +10,9 @@ import random
 import boto3
 
 from devsupport.kinesis_sim import KinesisSimulator, VirtualClock
-from stream_encryption.logic.reconcile import (
-    FunctionPlace,
-    Runtime,
-    apply_encryption,
-    remove_encryption,
-)
+from stream_encryption.logic.reconcile import Runtime, apply_encryption, remove_encryption
 from stream_encryption.models.outcome import Handover, Outcome
+from stream_encryption.models.place import FunctionPlace
 from stream_encryption.models.progress import Progress
 from stream_encryption.time_budget import TimeBudget
 

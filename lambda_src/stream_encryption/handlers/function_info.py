@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..logic.reconcile import FunctionPlace
+from ..models.place import FunctionPlace
 
 # When a context cannot tell its remaining time, assume a short invocation.
 DEFAULT_REMAINING_SECONDS = 60.0

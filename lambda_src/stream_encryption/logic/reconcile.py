@@ -16,6 +16,7 @@ from ..dal.kinesis import DeadlineReached, KinesisAdapter, KinesisClient, Kinesi
 from ..decisions import Done, Fail, Start, Stop, Wait, decide_decrypt, decide_encrypt
 from ..identifiers import StreamRef, parse_stream_arn
 from ..models.outcome import Handover, Outcome, OutcomeKind
+from ..models.place import FunctionPlace
 from ..models.progress import Progress
 from ..models.stream import StreamState
 from ..properties import EncryptionProperties, PropertiesError, parse_properties, resolve_target
@@ -29,15 +30,6 @@ class Log(Protocol):
     """The logger calls the loop makes (a Powertools or standard logger satisfies it)."""
 
     def info(self, msg: str, *args: Any, **kwargs: Any) -> Any: ...
-
-
-@dataclass(frozen=True)
-class FunctionPlace:
-    """Where the function runs: a StreamName means a stream in this account and region."""
-
-    partition: str
-    region: str
-    account: str
 
 
 @dataclass(frozen=True)
