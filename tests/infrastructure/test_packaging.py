@@ -120,5 +120,5 @@ def test_wheel_installed_in_a_fresh_venv_synthesizes_with_the_lambda_asset(
     ]
     asset = out / source["path"]
     assert (asset / "handler.py").is_file()
-    assert (asset / "stream_encryption" / "service.py").is_file()
+    assert (asset / "stream_encryption" / "logic" / "reconcile.py").is_file()  # subpackages too
     assert not list(asset.rglob("__pycache__"))
