@@ -7,7 +7,8 @@ import boto3
 import pytest
 
 from devsupport.kinesis_sim import KinesisSimulator, VirtualClock
-from stream_encryption.dal.kinesis import DeadlineReached, KinesisAdapter, KinesisError
+from stream_encryption.dal.kinesis import KinesisAdapter
+from stream_encryption.dal.streams import DeadlineReached, KinesisError
 from stream_encryption.identifiers import StreamArn, StreamRef
 from stream_encryption.time_budget import Deadline
 

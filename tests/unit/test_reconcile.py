@@ -10,6 +10,7 @@ import random
 import boto3
 
 from devsupport.kinesis_sim import KinesisSimulator, VirtualClock
+from stream_encryption.dal.kinesis import KinesisAdapter
 from stream_encryption.logic.reconcile import Runtime, apply_encryption, remove_encryption
 from stream_encryption.models.outcome import Handover, Outcome
 from stream_encryption.models.place import FunctionPlace
@@ -30,12 +31,23 @@ class Rig:
         )
         self.sim.attach(client)
         ends = self.clock.now() + invocation_seconds
+        self.regions: list[str] = []
+
+        def open_streams(region, deadline, *, access_denied_grace_until):
+            self.regions.append(region)
+            return KinesisAdapter(
+                client,
+                self.clock,
+                deadline,
+                rng=random.Random(3),
+                access_denied_grace_until=access_denied_grace_until,
+            )
+
         self.runtime = Runtime(
             place=FunctionPlace("aws", REGION, ACCOUNT),
             budget=TimeBudget(self.clock, lambda: ends - self.clock.now()),
-            kinesis_client=lambda region: client,
+            open_streams=open_streams,
             log=logging.getLogger("test-reconcile"),
-            rng=random.Random(3),
         )
 
     def fresh(self) -> Progress:
@@ -53,6 +65,13 @@ def test_encrypting_reports_the_stream_and_that_a_change_was_made():
     assert outcome.stream_arn == ARN and outcome.change_requested
     assert outcome.data["KeyId"] == "alias/aws/kinesis" and outcome.seconds > 0
     assert progress.change_accepted
+
+
+def test_the_streams_region_chooses_where_to_call():
+    rig = Rig()
+    arn = f"arn:aws:kinesis:eu-west-1:{ACCOUNT}:stream/orders"
+    apply_encryption({"ServiceToken": TOKEN, "StreamARN": arn}, rig.fresh(), rig.runtime)
+    assert rig.regions == ["eu-west-1"]
 
 
 def test_bad_properties_fail_before_any_call_and_name_no_stream():

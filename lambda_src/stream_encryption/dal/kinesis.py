@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
@@ -18,6 +18,7 @@ from ..clock import Clock
 from ..identifiers import StreamRef
 from ..models.stream import StreamState
 from ..time_budget import Deadline
+from .streams import Accepted, DeadlineReached, KinesisError
 
 FIRST_POLL_SECONDS = 0.5
 POLL_CAP_SECONDS = 1.0
@@ -42,9 +43,6 @@ _TRANSIENT_CODES = frozenset(
 )
 
 T = TypeVar("T")
-# "unknown": the call failed in a way that may still have applied it (reset, timeout, 5xx);
-# the caller reads the stream again rather than repeat a change blindly.
-Accepted = Literal["accepted", "in-use", "unknown"]
 
 
 class KinesisClient(Protocol):
@@ -53,23 +51,6 @@ class KinesisClient(Protocol):
     def describe_stream_summary(self, **kwargs: Any) -> Any: ...
     def start_stream_encryption(self, **kwargs: Any) -> Any: ...
     def stop_stream_encryption(self, **kwargs: Any) -> Any: ...
-
-
-class KinesisError(Exception):
-    """A failure a person has to act on; ``reason`` says what and how."""
-
-    def __init__(self, reason: str, code: str = "") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
-
-
-class DeadlineReached(Exception):
-    """Time for this invocation is up; ``last_state`` is what the stream last looked like."""
-
-    def __init__(self, last_state: StreamState | None) -> None:
-        super().__init__("deadline reached")
-        self.last_state = last_state
 
 
 class Backoff:
@@ -92,7 +73,10 @@ class Backoff:
 
 
 class KinesisAdapter:
-    """Kinesis calls for one stream operation, all bounded by ``deadline``."""
+    """Kinesis calls for one stream operation, all bounded by ``deadline``.
+
+    The one implementation of ``streams.StreamEncryption``.
+    """
 
     def __init__(
         self,

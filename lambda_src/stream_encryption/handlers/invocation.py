@@ -25,12 +25,12 @@ from ..cfn.physical_ids import physical_id_for, physical_id_without_outcome
 from ..cfn.response import Opener, SendResult, compose_response, default_opener, send_response
 from ..cfn.text import redact
 from ..clock import Clock, SystemClock
-from ..dal.kinesis import KinesisClient
+from ..dal.kinesis import KinesisAdapter, KinesisClient
 from ..dal.lambda_invoke import HandOverFailed, LambdaClient, invoke_async
 from ..logic.reconcile import Runtime, apply_encryption, remove_encryption
 from ..models.outcome import Handover, Outcome
 from ..models.progress import Progress
-from ..time_budget import TimeBudget
+from ..time_budget import Deadline, TimeBudget
 from .function_info import FunctionInfo
 from .observability import MetricsSink, response_url_hidden, set_request_keys
 
@@ -96,13 +96,20 @@ def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
     request = run.parsed.request
     if isinstance(request, BadEvent):
         return _bad_event(run, request)
-    runtime = Runtime(
-        place=run.info.place,
-        budget=run.budget,
-        kinesis_client=run.deps.kinesis_client,
-        log=run.deps.logger,
-        rng=run.deps.rng,
-    )
+    deps = run.deps
+
+    def open_streams(
+        region: str, deadline: Deadline, *, access_denied_grace_until: float
+    ) -> KinesisAdapter:
+        return KinesisAdapter(
+            deps.kinesis_client(region),
+            deps.clock,
+            deadline,
+            rng=deps.rng,
+            access_denied_grace_until=access_denied_grace_until,
+        )
+
+    runtime = Runtime(run.info.place, run.budget, open_streams, log=deps.logger)
     progress = request.carried_progress or Progress(first_received_at=run.deps.clock.wall())
     if request.carried_progress is not None:
         run.deps.logger.info("Continuing a handed-over wait", extra={"hop": progress.hop})

@@ -6,13 +6,12 @@ and repeats until done, failed, or out of time (then the wait is handed to a fre
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ..clock import Clock
-from ..dal.kinesis import DeadlineReached, KinesisAdapter, KinesisClient, KinesisError
+from ..dal.streams import DeadlineReached, KinesisError, OpenStreamEncryption, StreamEncryption
 from ..decisions import Done, Fail, Start, Stop, Wait, decide_decrypt, decide_encrypt
 from ..identifiers import StreamRef, parse_stream_arn
 from ..models.outcome import Handover, Outcome, OutcomeKind
@@ -38,9 +37,8 @@ class Runtime:
 
     place: FunctionPlace
     budget: TimeBudget
-    kinesis_client: Callable[[str], KinesisClient]  # by region
+    open_streams: OpenStreamEncryption
     log: Log
-    rng: random.Random = field(default_factory=random.Random)
 
     @property
     def clock(self) -> Clock:
@@ -197,13 +195,11 @@ def _timed(result: Outcome | Handover, progress: Progress, runtime: Runtime) -> 
 
 def _adapter(
     runtime: Runtime, target: StreamRef, props: EncryptionProperties, progress: Progress
-) -> KinesisAdapter:
+) -> StreamEncryption:
     budget = runtime.budget
-    return KinesisAdapter(
-        runtime.kinesis_client(target.arn.region),
-        runtime.clock,
+    return runtime.open_streams(
+        target.arn.region,
         budget.deadline(progress, props.service_timeout),
-        rng=runtime.rng,
         access_denied_grace_until=budget.access_denied_grace_until(progress),
     )
 
@@ -224,7 +220,7 @@ def _note_step(
 
 def _request_change(
     runtime: Runtime,
-    adapter: KinesisAdapter,
+    adapter: StreamEncryption,
     target: StreamRef,
     progress: Progress,
     step: Start | Stop,
