@@ -70,29 +70,21 @@ def _apply_encryption(
         )
     except PropertiesError as error:
         return failed(str(error))
-    adapter = _adapter(runtime, target, props, progress)
-    try:
-        state = adapter.describe(target)
-        while True:
-            if state is None:
-                return failed(_not_found(target, after_start=progress.change_accepted))
-            stream = parse_stream_arn(state.arn) or target.arn
-            step = decide_encrypt(
-                props.key_id, stream, state, start_accepted=progress.change_accepted
-            )
-            _note_step(runtime, state, step)
-            if isinstance(step, Wait):
-                state = adapter.wait_until_settled(target)
-            elif isinstance(step, Done):
-                return _encrypted(state, progress)
-            elif isinstance(step, Fail):
-                return failed(step.reason)
-            else:
-                state = _request_change(runtime, adapter, target, progress, step)
-    except KinesisError as error:
-        return failed(error.reason)
-    except DeadlineReached as reached:
-        return _out_of_time(runtime, progress, props, reached.last_state, failed)
+    resolved = target  # not None from here on (closures do not keep the narrowing)
+
+    def next_step(state: StreamState | None) -> Wait | Start | Outcome:
+        if state is None:
+            return failed(_not_found(resolved, after_start=progress.change_accepted))
+        stream = parse_stream_arn(state.arn) or resolved.arn
+        step = decide_encrypt(props.key_id, stream, state, start_accepted=progress.change_accepted)
+        _note_step(runtime, state, step)
+        if isinstance(step, Done):
+            return _encrypted(state, progress)
+        if isinstance(step, Fail):
+            return failed(step.reason)
+        return step
+
+    return _reconcile(runtime, target, props, progress, next_step=next_step, failed=failed)
 
 
 def _encrypted(state: StreamState, progress: Progress) -> Outcome:
@@ -149,41 +141,56 @@ def _remove_encryption(
     except PropertiesError as error:
         note = f"Encryption of {stream.arn} left as it is: the properties cannot be read ({error})"
         return succeeded(note, warning=note)
-    target = StreamRef(stream)
-    adapter = _adapter(runtime, target, props, progress)
+
+    def next_step(state: StreamState | None) -> Wait | Stop | Outcome:
+        if state is None:
+            return succeeded(f"Stream {stream.arn} no longer exists; nothing to undo.")
+        step = decide_decrypt(props.key_id, stream, state, stop_accepted=progress.change_accepted)
+        _note_step(runtime, state, step)
+        if not isinstance(step, Done):
+            return step
+        kind: OutcomeKind = "stopped" if progress.change_accepted else "unchanged"
+        reason = step.warning or (
+            f"Encryption of {stream.arn} stopped."
+            if kind == "stopped"
+            else f"{stream.arn} is not encrypted by this resource; nothing to undo."
+        )
+        return succeeded(reason, step.warning, kind)
+
+    return _reconcile(
+        runtime, StreamRef(stream), props, progress, next_step=next_step, failed=failed
+    )
+
+
+# -- shared steps ------------------------------------------------------------------------------
+
+
+def _reconcile(
+    runtime: Runtime,
+    target: StreamRef,
+    props: EncryptionProperties,
+    progress: Progress,
+    *,
+    next_step: Callable[[StreamState | None], Wait | Start | Stop | Outcome],
+    failed: Callable[[str], Outcome],
+) -> Outcome | Handover:
+    """Read the stream, then carry out each step decided until one is an outcome, a Kinesis
+    error a person must fix, or the end of this invocation's time."""
+    streams = _adapter(runtime, target, props, progress)
     try:
-        state = adapter.describe(target)
+        state = streams.describe(target)
         while True:
-            if state is None:
-                return succeeded(f"Stream {stream.arn} no longer exists; nothing to undo.")
-            step = decide_decrypt(
-                props.key_id, stream, state, stop_accepted=progress.change_accepted
-            )
-            _note_step(runtime, state, step)
+            step = next_step(state)
+            if isinstance(step, Outcome):
+                return step
             if isinstance(step, Wait):
-                state = adapter.wait_until_settled(target)
-            elif isinstance(step, Done):
-                kind: OutcomeKind = "stopped" if progress.change_accepted else "unchanged"
-                reason = step.warning or (
-                    f"Encryption of {stream.arn} stopped."
-                    if kind == "stopped"
-                    else f"{stream.arn} is not encrypted by this resource; nothing to undo."
-                )
-                return succeeded(reason, step.warning, kind)
+                state = streams.wait_until_settled(target)
             else:
-                try:
-                    state = _request_change(runtime, adapter, target, progress, step)
-                except KinesisError as error:
-                    if error.code != "ResourceNotFoundException":
-                        raise
-                    state = None  # deleted between the read and the stop: nothing to undo
+                state = _request_change(runtime, streams, target, progress, step)
     except KinesisError as error:
         return failed(error.reason)
     except DeadlineReached as reached:
         return _out_of_time(runtime, progress, props, reached.last_state, failed)
-
-
-# -- shared steps ------------------------------------------------------------------------------
 
 
 def _timed(result: Outcome | Handover, progress: Progress, runtime: Runtime) -> Outcome | Handover:
@@ -233,8 +240,10 @@ def _request_change(
             result = adapter.start(target, step.key_id)
         else:
             result = adapter.stop(target, step.key_id)
-    except KinesisError:
+    except KinesisError as error:
         progress.change_requested = before
+        if isinstance(step, Stop) and error.code == "ResourceNotFoundException":
+            return None  # deleted between the read and the stop: nothing to undo
         raise
     runtime.log.info(f"{step.operation} {result}", extra={"KeyId": step.key_id, "result": result})
     if result == "accepted":
