@@ -9,7 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from types import ModuleType
 from typing import Any, TextIO
 
@@ -137,36 +137,28 @@ class StepResult:
         return not self.problems
 
 
+@dataclass
 class Demo:
-    def __init__(
-        self,
-        handler: ModuleType,
-        receiver: ResponseReceiver,
-        kinesis: Any,
-        sink: LogSink,
-        *,
-        region: str,
-        stack_id: str,
-        logical_id: str,
-        function_arn: str,
-        stream_name: str,
-        function_timeout: float,
-    ) -> None:
-        self.handler = handler
-        self.receiver = receiver
-        self.kinesis = kinesis
-        self.sink = sink
-        self.region = region
-        self.stack_id = stack_id
-        self.logical_id = logical_id
-        self.function_arn = function_arn
-        self.stream_name = stream_name
-        self.function_timeout = function_timeout
-        self.physical_id: str | None = None
-        self.calls: dict[str, int] = {}
-        self._counting = False
+    """Runs each step through the real handler and checks what reached the ResponseURL."""
+
+    handler: ModuleType
+    receiver: ResponseReceiver
+    kinesis: Any
+    sink: LogSink
+    _: KW_ONLY
+    region: str
+    stack_id: str
+    logical_id: str
+    function_arn: str
+    stream_name: str
+    function_timeout: float
+    physical_id: str | None = None
+    calls: dict[str, int] = field(default_factory=dict)
+    _counting: bool = False
+
+    def __post_init__(self) -> None:
         # The handler's own (cached) Kinesis client: count what it really calls.
-        client = handler.kinesis_client(region)
+        client = self.handler.kinesis_client(self.region)
         client.meta.events.register("before-call.kinesis", self._count_call)
 
     def _count_call(self, model: Any, **_: Any) -> None:
