@@ -15,7 +15,6 @@ from typing import Any
 
 from ..cfn.events import (
     BadEvent,
-    CfnRequest,
     ParsedEvent,
     ResponseTarget,
     event_for_next_invocation,
@@ -27,6 +26,7 @@ from ..cfn.text import redact
 from ..clock import Clock, SystemClock
 from ..dal.kinesis import KinesisAdapter, KinesisClient
 from ..dal.lambda_invoke import HandOverFailed, LambdaClient, invoke_async
+from ..dal.streams import OpenStreamEncryption
 from ..logic.reconcile import Runtime, apply_encryption, remove_encryption
 from ..models.outcome import Handover, Outcome
 from ..models.progress import Progress
@@ -97,6 +97,24 @@ def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
     if isinstance(request, BadEvent):
         return _bad_event(run, request)
     deps = run.deps
+    runtime = Runtime(run.info.place, run.budget, _kinesis_opener(deps), log=deps.logger)
+    progress = request.carried_progress or Progress(first_received_at=deps.clock.wall())
+    if request.carried_progress is not None:
+        deps.logger.info("Continuing a handed-over wait", extra={"hop": progress.hop})
+    if request.request_type == "Delete":
+        stream_id = request.physical_resource_id or ""
+        result = remove_encryption(stream_id, request.properties, progress, runtime)
+    else:
+        result = apply_encryption(request.properties, progress, runtime)
+    if isinstance(result, Handover):
+        if _handed_over(run, result.progress):
+            return None
+        result = result.fallback
+    return result, physical_id_for(request, result)
+
+
+def _kinesis_opener(deps: Dependencies) -> OpenStreamEncryption:
+    """The use cases get the interface; this is where Kinesis is chosen as its implementation."""
 
     def open_streams(
         region: str, deadline: Deadline, *, access_denied_grace_until: float
@@ -109,20 +127,7 @@ def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
             access_denied_grace_until=access_denied_grace_until,
         )
 
-    runtime = Runtime(run.info.place, run.budget, open_streams, log=deps.logger)
-    progress = request.carried_progress or Progress(first_received_at=run.deps.clock.wall())
-    if request.carried_progress is not None:
-        run.deps.logger.info("Continuing a handed-over wait", extra={"hop": progress.hop})
-    if request.request_type == "Delete":
-        stream_id = request.physical_resource_id or ""
-        result = remove_encryption(stream_id, request.properties, progress, runtime)
-    else:
-        result = apply_encryption(request.properties, progress, runtime)
-    if isinstance(result, Handover):
-        if _handed_over(run, result.progress):
-            return None
-        result = result.fallback
-    return result, physical_id_for(request, result)
+    return open_streams
 
 
 def _bad_event(run: _Invocation, request: BadEvent) -> tuple[Outcome, str]:
@@ -146,9 +151,7 @@ def _internal_error(run: _Invocation, error: Exception) -> tuple[Outcome, str]:
 
 def _handed_over(run: _Invocation, progress: Progress) -> bool:
     """Invoke this function again, asynchronously, with the event and the progress to resume."""
-    assert isinstance(run.raw_event, dict)
-    request = run.parsed.request
-    assert isinstance(request, CfnRequest)
+    assert isinstance(run.raw_event, dict)  # it parsed as a CfnRequest
     event = event_for_next_invocation(run.raw_event, progress)
     try:
         client = run.deps.lambda_client(run.info.place.region)
