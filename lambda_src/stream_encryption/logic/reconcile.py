@@ -1,7 +1,8 @@
 """One request from validated input to an outcome: the reconcile loop.
 
-Reads the stream, asks ``decisions`` for the next step, performs it through the Kinesis adapter,
-and repeats until done, failed, or out of time (then the wait is handed to a fresh invocation).
+Reads the stream, asks ``decisions`` for the next step, performs it through the stream-encryption
+interface (``dal.streams``), and repeats until done, failed, or out of time (then the wait is
+handed to a fresh invocation).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from ..clock import Clock
 from ..dal.streams import DeadlineReached, KinesisError, OpenStreamEncryption, StreamEncryption
 from ..decisions import Done, Fail, Start, Stop, Wait, decide_decrypt, decide_encrypt
 from ..identifiers import StreamRef, parse_stream_arn
@@ -39,10 +39,6 @@ class Runtime:
     budget: TimeBudget
     open_streams: OpenStreamEncryption
     log: Log
-
-    @property
-    def clock(self) -> Clock:
-        return self.budget.clock
 
 
 # -- Create / Update ---------------------------------------------------------------------------
@@ -176,7 +172,7 @@ def _reconcile(
 ) -> Outcome | Handover:
     """Read the stream, then carry out each step decided until one is an outcome, a Kinesis
     error a person must fix, or the end of this invocation's time."""
-    streams = _adapter(runtime, target, props, progress)
+    streams = _open_streams(runtime, target, props, progress)
     try:
         state = streams.describe(target)
         while True:
@@ -200,9 +196,10 @@ def _timed(result: Outcome | Handover, progress: Progress, runtime: Runtime) -> 
     return result
 
 
-def _adapter(
+def _open_streams(
     runtime: Runtime, target: StreamRef, props: EncryptionProperties, progress: Progress
 ) -> StreamEncryption:
+    """The stream's region, bounded by this request's deadline and IAM's propagation grace."""
     budget = runtime.budget
     return runtime.open_streams(
         target.arn.region,
