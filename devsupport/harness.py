@@ -21,6 +21,7 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from devsupport import leak_guard
+from devsupport.cloudformation_fake import CloudFormationFake
 from devsupport.kinesis_sim import KinesisSimulator, VirtualClock
 from stream_encryption.cfn.events import HANDOVER_KEY
 from stream_encryption.handlers.invocation import Dependencies, process
@@ -155,6 +156,9 @@ class Harness:
             "kinesis", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
         )
         self.kinesis.attach(self.client)
+        # The stack every make_event names, with the resource in it (ownership checks ask it).
+        self.cloudformation = CloudFormationFake(ACCOUNT)
+        self.cloudformation.add_stack("orders", ("StreamEncryption",), stack_id=STACK_ID)
         self.puts = Puts()
         self.invokes = Invokes()
         self.metrics = Metrics()
@@ -190,6 +194,7 @@ class Harness:
             clock=self.clock,
             opener=self.puts,
             rng=self.rng,  # seeded: jitter is reproducible run to run
+            cloudformation_client=self.cloudformation.client,
         )
         process(copy.deepcopy(event), FakeContext(self.clock, timeout), deps)
 

@@ -15,11 +15,23 @@ from ..dal.streams import DeadlineReached, KinesisError, OpenStreamEncryption, S
 from ..decisions import Done, Fail, Start, Stop, Wait, decide_decrypt, decide_encrypt
 from ..identifiers import StreamRef, parse_stream_arn
 from ..models.outcome import Handover, Outcome, OutcomeKind
+from ..models.ownership import Owner
 from ..models.place import FunctionPlace
 from ..models.progress import Progress
 from ..models.stream import StreamState
+from ..ownership_decisions import GiveBack, LeaveAlone, decide_give_back
 from ..properties import EncryptionProperties, PropertiesError, parse_properties, resolve_target
 from ..time_budget import TimeBudget
+from .ownership import (
+    Claimant,
+    OwnershipAccess,
+    Release,
+    claim,
+    forget,
+    open_session,
+    put_back,
+    read_release,
+)
 
 # A runaway chain of hand-overs must end even if the clocks disagree.
 MAX_HOPS = 48
@@ -29,6 +41,7 @@ class Log(Protocol):
     """The logger calls the loop makes (a Powertools or standard logger satisfies it)."""
 
     def info(self, msg: str, *args: Any, **kwargs: Any) -> Any: ...
+    def warning(self, msg: str, *args: Any, **kwargs: Any) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -39,20 +52,25 @@ class Runtime:
     budget: TimeBudget
     open_streams: OpenStreamEncryption
     log: Log
+    # The stream's tags and CloudFormation, for ownership; None: ownership is not recorded.
+    ownership: OwnershipAccess | None = None
 
 
 # -- Create / Update ---------------------------------------------------------------------------
 
 
 def apply_encryption(
-    properties: object, progress: Progress, runtime: Runtime
+    properties: object, progress: Progress, runtime: Runtime, claimant: Claimant | None = None
 ) -> Outcome | Handover:
-    """Make the stream the properties name KMS-encrypted with their key (Create and Update)."""
-    return _timed(_apply_encryption(properties, progress, runtime), progress, runtime)
+    """Make the stream the properties name KMS-encrypted with their key (Create and Update).
+
+    With a ``claimant`` (and ``runtime.ownership``), the stream's ownership is settled first.
+    """
+    return _timed(_apply_encryption(properties, progress, runtime, claimant), progress, runtime)
 
 
 def _apply_encryption(
-    properties: object, progress: Progress, runtime: Runtime
+    properties: object, progress: Progress, runtime: Runtime, claimant: Claimant | None
 ) -> Outcome | Handover:
     target: StreamRef | None = None
 
@@ -67,6 +85,15 @@ def _apply_encryption(
     except PropertiesError as error:
         return failed(str(error))
     resolved = target  # not None from here on (closures do not keep the narrowing)
+    session = None
+    if runtime.ownership is not None and claimant is not None:
+        session = open_session(
+            runtime.ownership,
+            resolved.arn.region,
+            runtime.budget.deadline(progress, props.service_timeout),
+            runtime.log,
+            access_denied_grace_until=runtime.budget.access_denied_grace_until(progress),
+        )
 
     def next_step(state: StreamState | None) -> Wait | Start | Outcome:
         if state is None:
@@ -74,13 +101,29 @@ def _apply_encryption(
         stream = parse_stream_arn(state.arn) or resolved.arn
         step = decide_encrypt(props.key_id, stream, state, start_accepted=progress.change_accepted)
         _note_step(runtime, state, step)
+        if session is not None and claimant is not None and isinstance(step, Start | Done):
+            # Before any StartStreamEncryption (and when already encrypted: that is the prior key).
+            refusal = claim(
+                session,
+                claimant,
+                stream=stream,
+                state=state,
+                wanted_key=props.key_id,
+                progress=progress,
+                my_account=runtime.place.account,
+            )
+            if refusal is not None:
+                return failed(refusal)
         if isinstance(step, Done):
             return _encrypted(state, progress)
         if isinstance(step, Fail):
             return failed(step.reason)
         return step
 
-    return _reconcile(runtime, target, props, progress, next_step=next_step, failed=failed)
+    result = _reconcile(runtime, target, props, progress, next_step=next_step, failed=failed)
+    if session is not None and isinstance(result, Outcome) and not result.succeeded:
+        put_back(session, resolved.arn, progress)
+    return result
 
 
 def _encrypted(state: StreamState, progress: Progress) -> Outcome:
@@ -90,6 +133,8 @@ def _encrypted(state: StreamState, progress: Progress) -> Outcome:
         reason = f"Encryption of {state.arn} is now KMS with key {key}."
     else:
         reason = f"{state.arn} was already encrypted with key {key}; nothing changed."
+    if progress.ownership_note:
+        reason = f"{reason} {progress.ownership_note}"
     data = {
         "StreamARN": state.arn,
         "StreamName": state.name,
@@ -107,18 +152,25 @@ def _failed(reason: str, progress: Progress, stream_arn: str | None) -> Outcome:
 
 
 def remove_encryption(
-    stream_id: str, properties: object, progress: Progress, runtime: Runtime
+    stream_id: str,
+    properties: object,
+    progress: Progress,
+    runtime: Runtime,
+    owner: Owner | None = None,
 ) -> Outcome | Handover:
     """Undo this resource's encryption of the stream ``stream_id`` names (Delete).
 
     Acts only on that stream, never on one the properties alone name; anything it cannot read
-    means success without touching the stream (a failed Delete blocks the whole stack).
+    means success without touching the stream (a failed Delete blocks the whole stack). With an
+    ``owner`` (and ``runtime.ownership``), gives back what the ownership tags say was there before.
     """
-    return _timed(_remove_encryption(stream_id, properties, progress, runtime), progress, runtime)
+    return _timed(
+        _remove_encryption(stream_id, properties, progress, runtime, owner), progress, runtime
+    )
 
 
 def _remove_encryption(
-    stream_id: str, properties: object, progress: Progress, runtime: Runtime
+    stream_id: str, properties: object, progress: Progress, runtime: Runtime, owner: Owner | None
 ) -> Outcome | Handover:
 
     def succeeded(
@@ -126,8 +178,24 @@ def _remove_encryption(
     ) -> Outcome:
         return Outcome(True, reason, kind, stream_id, progress.change_requested, warning=warning)
 
+    releases: list[Release] = []  # whose stream it is, read once the stream is settled
+    restoring: list[str] = []  # the prior key being given back, once a Start is decided
+
     def failed(reason: str) -> Outcome:
+        if restoring and stream is not None:  # giving back is best effort: encryption stays on
+            note = (
+                f"The prior key {restoring[0]} of {stream.arn} could not be given back "
+                f"({reason}); its current encryption is left on."
+            )
+            return succeeded(_released(note), warning=note)
         return _failed(reason, progress, stream_id)
+
+    def _released(reason: str) -> str:
+        """Remove this resource's tags once the stream is given back (or left as it is)."""
+        if session is None or not releases or stream is None:
+            return reason
+        trouble = forget(session, stream, releases[0])
+        return f"{reason} {trouble}" if trouble else reason
 
     stream = parse_stream_arn(stream_id)
     if stream is None:
@@ -137,10 +205,27 @@ def _remove_encryption(
     except PropertiesError as error:
         note = f"Encryption of {stream.arn} left as it is: the properties cannot be read ({error})"
         return succeeded(note, warning=note)
+    session = None
+    if runtime.ownership is not None and owner is not None:
+        session = open_session(
+            runtime.ownership,
+            stream.region,
+            runtime.budget.deadline(progress, props.service_timeout),
+            runtime.log,
+            access_denied_grace_until=runtime.budget.access_denied_grace_until(progress),
+        )
 
-    def next_step(state: StreamState | None) -> Wait | Stop | Outcome:
+    def next_step(state: StreamState | None) -> Wait | Start | Stop | Outcome:
         if state is None:
             return succeeded(f"Stream {stream.arn} no longer exists; nothing to undo.")
+        settled = state.status != "DELETING" and not state.settling
+        if session is not None and owner is not None and not releases and settled:
+            releases.append(read_release(session, owner, stream))
+        release = releases[0].step if releases else None
+        if isinstance(release, LeaveAlone):
+            return succeeded(release.warning, release.warning)
+        if isinstance(release, GiveBack):
+            return _give_back(release.prior_key, state)
         step = decide_decrypt(props.key_id, stream, state, stop_accepted=progress.change_accepted)
         _note_step(runtime, state, step)
         if not isinstance(step, Done):
@@ -151,7 +236,31 @@ def _remove_encryption(
             if kind == "stopped"
             else f"{stream.arn} is not encrypted by this resource; nothing to undo."
         )
-        return succeeded(reason, step.warning, kind)
+        return succeeded(_released(reason), step.warning, kind)
+
+    def _give_back(prior_key: str, state: StreamState) -> Wait | Start | Stop | Outcome:
+        step = decide_give_back(prior_key, stream, state, change_accepted=progress.change_accepted)
+        _note_step(runtime, state, step)
+        if isinstance(step, Start):
+            restoring[:] = [step.key_id]
+        if not isinstance(step, Done):
+            return step
+        if step.warning:
+            return succeeded(_released(step.warning), step.warning)
+        if not progress.change_accepted:
+            kind: OutcomeKind = "unchanged"
+            reason = (
+                f"{stream.arn} was already encrypted with key {prior_key} before this resource "
+                "came; its encryption is left as it is."
+                if prior_key != "NONE"
+                else f"{stream.arn} is not encrypted; nothing to undo."
+            )
+        elif prior_key == "NONE":
+            kind, reason = "stopped", f"Encryption of {stream.arn} stopped, as it was before."
+        else:
+            kind = "started"
+            reason = f"Encryption of {stream.arn} given back: KMS with its prior key {prior_key}."
+        return succeeded(_released(reason), kind=kind)
 
     return _reconcile(
         runtime, StreamRef(stream), props, progress, next_step=next_step, failed=failed

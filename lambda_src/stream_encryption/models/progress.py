@@ -20,6 +20,14 @@ class Progress:
     hop: int = 0
     change_accepted: bool = False  # a Start/Stop was accepted: never request it again
     change_requested: bool = False  # a change may have been applied: rollback must undo it
+    # Ownership (SPEC "Ownership"): "" not settled yet, "recorded", or "unrecorded" (tagging
+    # refused); the note goes into the final Reason (a take-over, or why nothing was recorded).
+    ownership: str = ""
+    ownership_note: str = ""
+    # The kinesis-stream-encryption:* tags as they were before this request first wrote them
+    # ({}: none, so they were written fresh); None: this request wrote none. A request that
+    # fails before any change puts them back.
+    tags_before: dict[str, str] | None = None
 
     def next_hop(self) -> Progress:
         """The progress the next invocation continues from."""
@@ -32,6 +40,9 @@ class Progress:
             "hop": self.hop,
             "changeAccepted": self.change_accepted,
             "changeRequested": self.change_requested,
+            "ownership": self.ownership,
+            "ownershipNote": self.ownership_note,
+            "tagsBefore": self.tags_before,
         }
 
     @classmethod
@@ -49,5 +60,24 @@ class Progress:
             and isinstance(accepted, bool)
             and isinstance(requested, bool)
         ):
-            return cls(float(first), hop, accepted, requested)
+            progress = cls(float(first), hop, accepted, requested)
+            _read_ownership(progress, value)
+            return progress
         return None
+
+
+def _read_ownership(progress: Progress, value: dict[str, Any]) -> None:
+    """The ownership fields, when present and well-formed (absent in older hand-overs)."""
+    ownership, note, before = (
+        value.get("ownership"),
+        value.get("ownershipNote"),
+        value.get("tagsBefore"),
+    )
+    if ownership in ("", "recorded", "unrecorded"):
+        progress.ownership = ownership
+    if isinstance(note, str):
+        progress.ownership_note = note
+    if isinstance(before, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in before.items()
+    ):
+        progress.tags_before = dict(before)
