@@ -141,11 +141,14 @@ def claim(
     if not isinstance(step, Record | Proceed | TakeOver):
         return step.reason
     if step.tags:
-        if progress.tags_before is None:  # the first write of this request: remember what was
+        first_write = progress.tags_before is None
+        if first_write:  # remember what was there, before a write that may land unanswered
             progress.tags_before = {k: v for k, v in found.items() if k in WRITTEN_TAGS}
         try:
             session.tags.write(stream, step.tags)
         except TaggingRefused as refused:
+            if first_write:  # a refused AddTagsToStream changed nothing: nothing to put back
+                progress.tags_before = None
             _not_recorded(session, progress, refused.reason)
             return None
         log.info("Ownership tags written", extra={"tags": step.tags})
