@@ -19,7 +19,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from ..clock import Clock
 from ..identifiers import StreamArn
 from ..time_budget import Deadline
-from .kinesis import RETRY_CAP_SECONDS, RETRY_FIRST_SECONDS, Backoff
+from .kinesis import RETRY_FIRST_SECONDS, Backoff
 from .streams import DeadlineReached
 
 T = TypeVar("T")
@@ -36,6 +36,9 @@ _RETRIED_CODES = frozenset(
     }
 )
 _PAGE_LIMIT = 50
+# Tag calls share 5 per second per account with every other tagger: back off further than the
+# Describe retries do (full jitter up to this), so a crowd of Creates does not hammer the budget.
+TAG_RETRY_CAP_SECONDS = 10.0
 
 
 class TaggingRefused(Exception):
@@ -131,7 +134,7 @@ class KinesisTagging:
             )
 
     def _call(self, operation: str, stream: StreamArn, call: Callable[[], T]) -> T:
-        backoff = Backoff(RETRY_FIRST_SECONDS, 2.0, RETRY_CAP_SECONDS, self._rng)
+        backoff = Backoff(RETRY_FIRST_SECONDS, 2.0, TAG_RETRY_CAP_SECONDS, self._rng)
         while True:
             try:
                 return call()
