@@ -119,7 +119,7 @@ def measure() -> list[CallCount]:
         _measured("Create, unencrypted stream", fresh, create),
         _measured("Create, owner of another stack gone (take over)", _take_over_setup, create),
         _measured("Update, key change (already owner)", owned, key_change),
-        _measured("Update, nothing to change (already owner)", owned, create),
+        _measured("Create repeated, nothing to change (already owner)", owned, create),
         _measured("Delete, prior NONE (Stop)", owned, _delete),
         _measured("Delete, prior key (Start it again)", owned_over_prior_key, _delete),
         _measured("Delete, prior = current key (touch nothing)", owned_over_same_key, _delete),
