@@ -468,3 +468,24 @@ def test_a_handed_over_create_remembers_it_wrote_the_tags_fresh(h, keys):
     assert handovers and handovers[0]["ownership"] == "recorded"
     assert handovers[0]["tagsBefore"] == {}
     assert h.kinesis.count("AddTagsToStream") == 1
+
+
+def test_a_handed_over_give_back_starts_the_prior_key_once_and_untags_at_the_end(h, keys):
+    h.kinesis.create_stream("orders", encryption="KMS", key_id=OLD_KEY_ARN)
+    create(h)
+    h.kinesis.set_update_seconds("orders", 400)
+    event = make_event(
+        "Delete", physical_id=ARN, StreamARN=ARN, KeyId=KEY_ARN, ServiceTimeout="3600"
+    )
+    body = h.run(event, timeout=60)
+    assert body["Status"] == "SUCCESS" and "given back" in body["Reason"]
+    assert len(h.handovers()) >= 2
+    restores = [
+        c
+        for c in h.kinesis.calls
+        if c.operation == "StartStreamEncryption" and c.params["KeyId"] == OLD_KEY_ARN
+    ]
+    assert len(restores) == 1
+    assert h.kinesis.stream("orders").key_id == OLD_KEY_ARN
+    assert h.kinesis.tags("orders") == {}
+    assert h.kinesis.count("RemoveTagsFromStream") == 1

@@ -66,7 +66,7 @@ class OwnershipAccess:
 
 
 @dataclass(frozen=True)
-class _Session:
+class Session:
     """One request's view: the tag calls of the stream's region and the deadline."""
 
     access: OwnershipAccess
@@ -82,9 +82,9 @@ def open_session(
     log: WarningLog,
     *,
     access_denied_grace_until: float,
-) -> _Session:
+) -> Session:
     tags = access.open_tags(region, deadline, access_denied_grace_until=access_denied_grace_until)
-    return _Session(access, tags, deadline, log)
+    return Session(access, tags, deadline, log)
 
 
 def not_recorded_note(reason: str) -> str:
@@ -95,7 +95,7 @@ def not_recorded_note(reason: str) -> str:
 
 
 def claim(
-    session: _Session,
+    session: Session,
     claimant: Claimant,
     *,
     stream: StreamArn,
@@ -159,14 +159,14 @@ def claim(
     return None
 
 
-def _not_recorded(session: _Session, progress: Progress, reason: str) -> None:
+def _not_recorded(session: Session, progress: Progress, reason: str) -> None:
     note = not_recorded_note(reason)
     session.log.warning(note)
     progress.ownership = "unrecorded"
     progress.ownership_note = note
 
 
-def put_back(session: _Session, stream: StreamArn, progress: Progress) -> None:
+def put_back(session: Session, stream: StreamArn, progress: Progress) -> None:
     """A request that wrote tags failed before any change: leave the tags as they were."""
     before = progress.tags_before
     if before is None or progress.change_requested:
@@ -193,7 +193,7 @@ class Release:
     present: frozenset[str]  # our tags on the stream when this resource owns it (removed last)
 
 
-def read_release(session: _Session, owner: Owner, stream: StreamArn) -> Release:
+def read_release(session: Session, owner: Owner, stream: StreamArn) -> Release:
     """Whose stream this is, for a Delete; the key rule when the tags cannot be read."""
     try:
         tags: OwnershipTags | None = OwnershipTags.from_tags(session.tags.read(stream))
@@ -211,7 +211,7 @@ def read_release(session: _Session, owner: Owner, stream: StreamArn) -> Release:
     return Release(step, tags.present if tags is not None and mine else frozenset())
 
 
-def forget(session: _Session, stream: StreamArn, release: Release) -> str | None:
+def forget(session: Session, stream: StreamArn, release: Release) -> str | None:
     """Remove this resource's tags after giving the stream back; a warning if that failed."""
     if isinstance(release.step, LeaveAlone) or not release.present:
         return None

@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 from ..dal.streams import DeadlineReached, KinesisError, OpenStreamEncryption, StreamEncryption
 from ..decisions import Done, Fail, Start, Stop, Wait, decide_decrypt, decide_encrypt
-from ..identifiers import StreamRef, parse_stream_arn
+from ..identifiers import StreamArn, StreamRef, parse_stream_arn
 from ..models.outcome import Handover, Outcome, OutcomeKind
-from ..models.ownership import Owner
+from ..models.ownership import PRIOR_NONE, Owner
 from ..models.place import FunctionPlace
 from ..models.progress import Progress
 from ..models.stream import StreamState
@@ -26,6 +26,7 @@ from .ownership import (
     Claimant,
     OwnershipAccess,
     Release,
+    Session,
     claim,
     forget,
     open_session,
@@ -85,15 +86,9 @@ def _apply_encryption(
     except PropertiesError as error:
         return failed(str(error))
     resolved = target  # not None from here on (closures do not keep the narrowing)
-    session = None
-    if runtime.ownership is not None and claimant is not None:
-        session = open_session(
-            runtime.ownership,
-            resolved.arn.region,
-            runtime.budget.deadline(progress, props.service_timeout),
-            runtime.log,
-            access_denied_grace_until=runtime.budget.access_denied_grace_until(progress),
-        )
+    session = (
+        _ownership_session(runtime, resolved.arn.region, props, progress) if claimant else None
+    )
 
     def next_step(state: StreamState | None) -> Wait | Start | Outcome:
         if state is None:
@@ -180,6 +175,7 @@ def _remove_encryption(
 
     releases: list[Release] = []  # whose stream it is, read once the stream is settled
     restoring: list[str] = []  # the prior key being given back, once a Start is decided
+    given_back: list[bool] = []  # set when the outcome means: now remove this resource's tags
 
     def failed(reason: str) -> Outcome:
         if restoring and stream is not None:  # giving back is best effort: encryption stays on
@@ -187,15 +183,9 @@ def _remove_encryption(
                 f"The prior key {restoring[0]} of {stream.arn} could not be given back "
                 f"({reason}); its current encryption is left on."
             )
-            return succeeded(_released(note), warning=note)
+            given_back[:] = [True]
+            return succeeded(note, warning=note)
         return _failed(reason, progress, stream_id)
-
-    def _released(reason: str) -> str:
-        """Remove this resource's tags once the stream is given back (or left as it is)."""
-        if session is None or not releases or stream is None:
-            return reason
-        trouble = forget(session, stream, releases[0])
-        return f"{reason} {trouble}" if trouble else reason
 
     stream = parse_stream_arn(stream_id)
     if stream is None:
@@ -205,15 +195,7 @@ def _remove_encryption(
     except PropertiesError as error:
         note = f"Encryption of {stream.arn} left as it is: the properties cannot be read ({error})"
         return succeeded(note, warning=note)
-    session = None
-    if runtime.ownership is not None and owner is not None:
-        session = open_session(
-            runtime.ownership,
-            stream.region,
-            runtime.budget.deadline(progress, props.service_timeout),
-            runtime.log,
-            access_denied_grace_until=runtime.budget.access_denied_grace_until(progress),
-        )
+    session = _ownership_session(runtime, stream.region, props, progress) if owner else None
 
     def next_step(state: StreamState | None) -> Wait | Start | Stop | Outcome:
         if state is None:
@@ -236,7 +218,8 @@ def _remove_encryption(
             if kind == "stopped"
             else f"{stream.arn} is not encrypted by this resource; nothing to undo."
         )
-        return succeeded(_released(reason), step.warning, kind)
+        given_back[:] = [True]
+        return succeeded(reason, step.warning, kind)
 
     def _give_back(prior_key: str, state: StreamState) -> Wait | Start | Stop | Outcome:
         step = decide_give_back(prior_key, stream, state, change_accepted=progress.change_accepted)
@@ -245,25 +228,49 @@ def _remove_encryption(
             restoring[:] = [step.key_id]
         if not isinstance(step, Done):
             return step
+        given_back[:] = [True]
         if step.warning:
-            return succeeded(_released(step.warning), step.warning)
-        if not progress.change_accepted:
-            kind: OutcomeKind = "unchanged"
-            reason = (
-                f"{stream.arn} was already encrypted with key {prior_key} before this resource "
-                "came; its encryption is left as it is."
-                if prior_key != "NONE"
-                else f"{stream.arn} is not encrypted; nothing to undo."
-            )
-        elif prior_key == "NONE":
-            kind, reason = "stopped", f"Encryption of {stream.arn} stopped, as it was before."
-        else:
-            kind = "started"
-            reason = f"Encryption of {stream.arn} given back: KMS with its prior key {prior_key}."
-        return succeeded(_released(reason), kind=kind)
+            return succeeded(step.warning, step.warning)
+        kind, reason = _given_back(stream, prior_key, changed=progress.change_accepted)
+        return succeeded(reason, kind=kind)
 
-    return _reconcile(
+    result = _reconcile(
         runtime, StreamRef(stream), props, progress, next_step=next_step, failed=failed
+    )
+    if isinstance(result, Outcome) and given_back and session is not None and releases:
+        # Last, once the stream is given back (never while a hand-over continues the wait).
+        trouble = forget(session, stream, releases[0])
+        if trouble:
+            return replace(result, reason=f"{result.reason} {trouble}")
+    return result
+
+
+def _given_back(stream: StreamArn, prior_key: str, *, changed: bool) -> tuple[OutcomeKind, str]:
+    """How a Delete that gave the stream back (or had nothing to give back) is reported."""
+    if not changed:
+        if prior_key == PRIOR_NONE:
+            return "unchanged", f"{stream.arn} is not encrypted; nothing to undo."
+        return "unchanged", (
+            f"{stream.arn} was already encrypted with key {prior_key} before this resource came; "
+            "its encryption is left as it is."
+        )
+    if prior_key == PRIOR_NONE:
+        return "stopped", f"Encryption of {stream.arn} stopped, as it was before."
+    return "started", f"Encryption of {stream.arn} given back: KMS with its prior key {prior_key}."
+
+
+def _ownership_session(
+    runtime: Runtime, region: str, props: EncryptionProperties, progress: Progress
+) -> Session | None:
+    """The ownership steps' view of this request, when ownership is wired in."""
+    if runtime.ownership is None:
+        return None
+    return open_session(
+        runtime.ownership,
+        region,
+        runtime.budget.deadline(progress, props.service_timeout),
+        runtime.log,
+        access_denied_grace_until=runtime.budget.access_denied_grace_until(progress),
     )
 
 
