@@ -489,3 +489,13 @@ def test_a_handed_over_give_back_starts_the_prior_key_once_and_untags_at_the_end
     assert h.kinesis.stream("orders").key_id == OLD_KEY_ARN
     assert h.kinesis.tags("orders") == {}
     assert h.kinesis.count("RemoveTagsFromStream") == 1
+
+
+def test_unknown_prior_and_a_foreign_key_leaves_encryption_on_and_untags(h, keys):
+    h.kinesis.create_stream("orders", encryption="KMS", key_id=OLD_KEY_ARN)
+    h.kinesis.set_tags("orders", owned_by(STACK_ID, "StreamEncryption", "UNKNOWN"))
+    body = delete(h)
+    assert body["Status"] == "SUCCESS" and "not with this resource's key" in body["Reason"]
+    assert h.kinesis.stream("orders").key_id == OLD_KEY_ARN
+    assert h.kinesis.count("StopStreamEncryption") == 0
+    assert h.kinesis.tags("orders") == {}
