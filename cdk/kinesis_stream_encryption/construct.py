@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 
 from aws_cdk import (
     Annotations,
@@ -25,7 +26,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from .provider import (
     DEFAULT_SERVICE_TIMEOUT,
@@ -54,8 +55,10 @@ ACCEPTED_REMOVAL_POLICIES = (
     RemovalPolicy.RETAIN,
     RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
 )
-# Streams claimed so far, per app (keyed by the root construct's address): (location, path).
-_CLAIMS: dict[str, list[tuple[StreamLocation, str]]] = {}
+# Streams claimed so far, per app (keyed by the root construct): (location, construct path).
+_CLAIMS: weakref.WeakKeyDictionary[IConstruct, list[tuple[StreamLocation, str]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class KinesisStreamEncryption(Construct):
@@ -257,7 +260,7 @@ class KinesisStreamEncryption(Construct):
     def _claim_stream(self) -> None:
         """Two resources on one stream, anywhere in the app, would undo each other's key and
         share the stream's 25 key changes a day: name the other one at synth."""
-        claims = _CLAIMS.setdefault(self.node.root.node.addr, [])
+        claims = _CLAIMS.setdefault(self.node.root, [])
         for location, path in claims:
             if location.may_be_same(self.location):
                 certain = location.is_certainly_same(self.location)
