@@ -513,7 +513,14 @@ def key_statements(
     ]
 
 
-_PSEUDO_PARAMETER_LENGTHS = {"AWS::Partition": 3, "AWS::AccountId": 12, "AWS::Region": 14}
+# The longest value each can take (aws-us-gov, us-isof-south-1, amazonaws.com.cn): a test holds
+# these to botocore's partition data.
+PSEUDO_PARAMETER_LENGTHS = {
+    "AWS::Partition": 10,
+    "AWS::AccountId": 12,
+    "AWS::Region": 15,
+    "AWS::URLSuffix": 16,
+}
 _UNKNOWN_VALUE_LENGTH = 100  # a GetAtt, parameter or Fn::Select: size it like an ARN
 
 
@@ -530,7 +537,7 @@ def estimated_policy_chars(document: Any) -> int:
                     separator, parts = argument
                     return str(separator).join(str(flatten(p)) for p in parts)
                 if name == "Ref":
-                    return "x" * _PSEUDO_PARAMETER_LENGTHS.get(argument, _UNKNOWN_VALUE_LENGTH)
+                    return "x" * PSEUDO_PARAMETER_LENGTHS.get(argument, _UNKNOWN_VALUE_LENGTH)
                 if name.startswith("Fn::"):
                     return "x" * _UNKNOWN_VALUE_LENGTH
             return {k: flatten(v) for k, v in value.items()}

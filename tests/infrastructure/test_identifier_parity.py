@@ -139,3 +139,18 @@ def test_every_real_region_is_accepted(partition: str, region: str) -> None:
 def test_service_timeout_maximum_is_one_number() -> None:
     """CloudFormation's 3600 s: the construct's constant and the Lambda's properties model."""
     assert MAX_SERVICE_TIMEOUT.to_seconds() == LAMBDA_MAX_SERVICE_TIMEOUT == 3600
+
+
+def test_policy_size_estimate_covers_every_partition() -> None:
+    """The quota check sizes pseudo parameters at their longest real value: it may err high,
+    never low."""
+    from kinesis_stream_encryption.provider import PSEUDO_PARAMETER_LENGTHS
+
+    data = json.loads((Path(botocore.__file__).parent / "data" / "partitions.json").read_text())
+    partitions = data["partitions"]
+    assert PSEUDO_PARAMETER_LENGTHS["AWS::Partition"] >= max(len(p["id"]) for p in partitions)
+    assert PSEUDO_PARAMETER_LENGTHS["AWS::Region"] >= max(len(r) for _, r in REAL)
+    assert PSEUDO_PARAMETER_LENGTHS["AWS::URLSuffix"] >= max(
+        len(p["outputs"]["dnsSuffix"]) for p in partitions
+    )
+    assert PSEUDO_PARAMETER_LENGTHS["AWS::AccountId"] == 12
