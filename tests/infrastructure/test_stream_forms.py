@@ -363,21 +363,34 @@ def test_the_same_parameter_twice_in_a_stack_is_named(fresh_stack: cdk.Stack) ->
     assert warning_ids(second) == ["streamEncryptedTwice"]
 
 
-def test_the_warning_can_be_acknowledged() -> None:
-    app = cdk.App()
-    stack = cdk.Stack(app, "A", env=ENV)
+@pytest.mark.parametrize("acknowledge_first", [True, False])
+def test_the_warning_can_be_acknowledged(acknowledge_first: bool) -> None:
+    """On the stack, before or after the resources: it covers everything below it."""
+    stack = cdk.Stack(cdk.App(), "A", env=ENV)
+    twice = Match.string_like_regexp("streamEncryptedTwice")
+
+    def acknowledge() -> None:
+        cdk.Annotations.of(stack).acknowledge_warning(
+            "kinesis-stream-encryption:streamEncryptedTwice", "one of them is being retired"
+        )
+
+    if acknowledge_first:
+        acknowledge()
+    KinesisStreamEncryption(stack, "First", stream="orders")
+    second = KinesisStreamEncryption(stack, "Second", stream=arn("orders"))
+    if not acknowledge_first:
+        assert "streamEncryptedTwice" in warning_ids(second)
+        acknowledge()
+    Annotations.from_stack(stack).has_no_warning("*", twice)
+
+
+def test_an_unacknowledged_warning_reaches_the_assembly() -> None:
+    stack = cdk.Stack(cdk.App(), "A", env=ENV)
     KinesisStreamEncryption(stack, "First", stream="orders")
     KinesisStreamEncryption(stack, "Second", stream=arn("orders"))
-    twice = Match.string_like_regexp("streamEncryptedTwice")
-    Annotations.from_stack(stack).has_warning("/A/Second", twice)
-    app2 = cdk.App()
-    stack2 = cdk.Stack(app2, "A", env=ENV)
-    cdk.Annotations.of(stack2).acknowledge_warning(
-        "kinesis-stream-encryption:streamEncryptedTwice", "one of them is being retired"
+    Annotations.from_stack(stack).has_warning(
+        "/A/Second", Match.string_like_regexp("streamEncryptedTwice")
     )
-    KinesisStreamEncryption(stack2, "First", stream="orders")
-    KinesisStreamEncryption(stack2, "Second", stream=arn("orders"))
-    Annotations.from_stack(stack2).has_no_warning("*", twice)
 
 
 # --- accounts, regions, removal -------------------------------------------------------------
