@@ -9,9 +9,9 @@ plain-CloudFormation provider stack, whose role is scoped by a stream-name prefi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsii
 from aws_cdk import Annotations, ArnFormat, Duration, Stack
@@ -81,9 +81,11 @@ def lambda_code_dir() -> Path:
     raise FileNotFoundError(f"Lambda source directory not found (looked in {searched})")
 
 
-@dataclass(frozen=True)
-class PolicySizes:
-    """IAM characters the provider role needs, as computed at synth (see ``policy_sizes``)."""
+class PolicySizes(NamedTuple):
+    """IAM characters the provider role needs, as computed at synth (see ``policy_sizes``).
+
+    (A NamedTuple, not a dataclass: this module is also loaded stand-alone from a wheel layout.)
+    """
 
     inline: int  # all inline policies of the role together
     managed: tuple[int, ...]  # each customer managed policy attached to it
@@ -117,6 +119,13 @@ class KinesisStreamEncryptionProvider(Construct):
         stream_name_prefix: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if stream_name_prefix is not None and not re.fullmatch(
+            r"[a-zA-Z0-9_.-]{1,127}", stream_name_prefix
+        ):
+            raise ValueError(
+                f"stream_name_prefix {stream_name_prefix!r} must be 1-127 stream-name characters "
+                "(a-z, A-Z, 0-9, '_', '.', '-'); an empty prefix would grant every stream"
+            )
         self._powertools_layer_override = powertools_layer
         self.tracing = tracing
         self.stream_name_prefix = stream_name_prefix

@@ -142,6 +142,20 @@ def test_a_stream_outside_the_prefix_is_refused(fresh_stack: cdk.Stack) -> None:
         KinesisStreamEncryption(fresh_stack, "E", stream="orders", stream_name_prefix=PREFIX)
 
 
+@pytest.mark.parametrize("prefix", ["", "a*", "a/b", "x" * 128])
+def test_a_prefix_that_is_no_stream_name_start_is_refused(
+    fresh_stack: cdk.Stack, prefix: str
+) -> None:
+    with pytest.raises(ValueError, match="stream_name_prefix"):
+        KinesisStreamEncryption(fresh_stack, "E", stream="a", stream_name_prefix=prefix)
+
+
+def test_one_stack_one_prefix(fresh_stack: cdk.Stack) -> None:
+    KinesisStreamEncryption(fresh_stack, "A", stream="fleet-a", stream_name_prefix=PREFIX)
+    with pytest.raises(ValueError, match="stream_name_prefix='fleet-'"):
+        KinesisStreamEncryption(fresh_stack, "B", stream="fleet-b")
+
+
 def test_per_stream_least_privilege_is_kept_while_it_fits() -> None:
     template = fleet_template(range(10), prefix=None)
     inline, managed = role_policy_sizes(template)
