@@ -8,6 +8,7 @@ plain-CloudFormation provider stack, whose role is scoped by a stream-name prefi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -277,12 +278,15 @@ class KinesisStreamEncryptionProvider(Construct):
         (which CloudFormation runs in the cleanup phase, after every policy update) still has it.
         """
         pattern = self.prefix_stream_arn
-        if pattern is None:
+        if pattern is None or self.stream_name_prefix is None:
             raise ValueError("prefix_policy needs stream_name_prefix")
         if self._prefix_policy is None:
+            # Named after the prefix: a new prefix is a new policy, and the old one stays until
+            # the cleanup phase, where the Deletes of resources removed with it run first.
+            digest = hashlib.sha256(self.stream_name_prefix.encode()).hexdigest()[:8]
             self._prefix_policy = iam.Policy(
                 self,
-                "PrefixStreamsPolicy",
+                f"PrefixStreamsPolicy{digest}",
                 roles=[self.role],
                 statements=stream_statements(pattern),
             )

@@ -10,6 +10,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk.assertions import Template
 
 from kinesis_stream_encryption import (
     MANAGED_POLICIES_PER_ROLE,
@@ -249,3 +250,22 @@ def test_removed_resource_in_a_prefix_fleet_keeps_the_shared_grant(
     )
     assert f"stream/{PREFIX}" in stream_arn(removed)
     assert key_arn(removed) not in json.dumps(v2)
+
+
+def test_a_new_prefix_is_a_new_policy() -> None:
+    """Changing the prefix does not edit the old grant in place (which would drop it before the
+    cleanup phase's Deletes): the old policy, named after its prefix, leaves in cleanup."""
+
+    def grant_ids(prefix: str) -> set[str]:
+        stack = cdk.Stack(cdk.App(), "S")
+        KinesisStreamEncryption(stack, "E", stream=f"{prefix}a", stream_name_prefix=prefix)
+        return {
+            k
+            for k in Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+            if "PrefixStreamsPolicy" in k
+        }
+
+    first, again, other = grant_ids("fleet-"), grant_ids("fleet-"), grant_ids("other-")
+    assert len(first) == 1
+    assert first == again
+    assert first != other
