@@ -296,7 +296,7 @@ class KinesisStreamEncryption(Construct):
         if key is None:
             return
         if not isinstance(key, str):
-            self._check_key_region(literal_or_none(key.env.region), key.node.path)
+            self._check_key_region(_key_construct_region(key), key.node.path)
             self._resolve_key_construct(stack, key, properties)
             return
         reference = parse_key(key)
@@ -429,3 +429,17 @@ def _token_key(stack: Stack, value: str) -> str:
     if '"Fn::ImportValue"' in text and '"Ref"' not in text:
         return text
     return f"{stack.node.path}|{text}"
+
+
+def _key_construct_region(key: kms.IKey) -> str | None:
+    """The region of a key construct when synthesis knows it: a key or alias of this app lives
+    in its stack's region, an imported key in the one its ARN names. An imported alias (a name
+    only) says nothing: Kinesis resolves it in the stream's region."""
+    if isinstance(key, kms.Key | kms.Alias):
+        return literal_or_none(Stack.of(key).region)
+    if isinstance(getattr(key, "alias_name", None), str) or Token.is_unresolved(key.key_arn):
+        return None
+    try:
+        return parse_key(key.key_arn).region
+    except ValueError:
+        return None

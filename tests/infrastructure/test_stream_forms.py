@@ -438,6 +438,25 @@ def test_a_key_in_the_streams_region_is_fine(fresh_stack: cdk.Stack) -> None:
     KinesisStreamEncryption(fresh_stack, "E", stream=arn("orders"), key=key)
 
 
+def test_a_key_of_a_pinned_stack_is_in_that_region() -> None:
+    stack = cdk.Stack(cdk.App(), "S", env=ENV)
+    key = kms.Key(stack, "K")
+    with pytest.raises(ValueError, match=r"region us-east-1.*us-west-2"):
+        KinesisStreamEncryption(stack, "E", stream=arn("orders", region="us-west-2"), key=key)
+
+
+def test_an_imported_alias_name_resolves_in_the_streams_region() -> None:
+    """An alias given by name only is looked up where the stream is: no region to compare."""
+    stack = cdk.Stack(cdk.App(), "S", env=ENV)
+    alias = kms.Alias.from_alias_name(stack, "A", "alias/orders")
+    construct = KinesisStreamEncryption(
+        stack, "E", stream=arn("orders", region="us-west-2"), key=alias
+    )
+    statements = stack.resolve(construct.policy.document.to_json())["Statement"]
+    (generate,) = [s for s in statements if s["Action"] == "kms:GenerateDataKey"]
+    assert ":kms:us-west-2:" in join_text(generate["Resource"])
+
+
 def test_snapshot_is_refused(fresh_stack: cdk.Stack) -> None:
     with pytest.raises(ValueError, match=r"DESTROY.*RETAIN"):
         KinesisStreamEncryption(
