@@ -269,3 +269,16 @@ def test_a_new_prefix_is_a_new_policy() -> None:
     assert len(first) == 1
     assert first == again
     assert first != other
+
+
+def test_the_readme_states_the_fleets_managed_policy_count(prefix_fleet: dict[str, Any]) -> None:
+    import re
+
+    from .conftest import REPO
+
+    words = {"four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+    text = " ".join((REPO / "README.md").read_text().split())
+    match = re.search(r"200 streams with a key each fit in (\w+)", text)
+    assert match is not None
+    _inline, managed = role_policy_sizes(prefix_fleet)
+    assert words[match[1]] == len(managed)
