@@ -3,7 +3,9 @@ stream; the conflicts CloudFormation or Kinesis would hit later are named at syn
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -13,6 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Annotations, Match, Template
 
 from kinesis_stream_encryption import (
+    ACCEPTED_REMOVAL_POLICIES,
     RESOURCE_TYPE,
     STREAM_ACTIONS,
     KinesisStreamEncryption,
@@ -478,3 +481,22 @@ def test_accepted_removal_policies(
     KinesisStreamEncryption(fresh_stack, "E", stream="orders", removal_policy=policy)
     (resource,) = Template.from_stack(fresh_stack).find_resources(RESOURCE_TYPE).values()
     assert resource["DeletionPolicy"] == deletion
+
+
+def test_cfn_lint_agrees_on_the_removal_policies(tmp_path: Path) -> None:
+    """cfn-lint's rule E3035 (allowed DeletionPolicy values) passes every accepted policy on a
+    custom resource and flags Snapshot, the one the construct refuses."""
+    from .test_cfn_lint import _lint
+
+    stack = cdk.Stack(cdk.App(), "S")
+    for index, policy in enumerate(ACCEPTED_REMOVAL_POLICIES):
+        KinesisStreamEncryption(stack, f"E{index}", stream=f"s{index}", removal_policy=policy)
+    forced = KinesisStreamEncryption(stack, "Forced", stream="forced")
+    cfn_resource = forced.resource.node.default_child
+    assert isinstance(cfn_resource, cdk.CfnResource)
+    cfn_resource.add_override("DeletionPolicy", "Snapshot")
+    path = tmp_path / "removal.template.json"
+    path.write_text(json.dumps(Template.from_stack(stack).to_json()))
+    flagged = [m for m in _lint([path]) if m["Rule"]["Id"] == "E3035"]
+    forced_id = stack.resolve(cfn_resource.logical_id)
+    assert [m["Location"]["Path"][1] for m in flagged] == [forced_id]
