@@ -282,3 +282,27 @@ def test_the_readme_states_the_fleets_managed_policy_count(prefix_fleet: dict[st
     assert match is not None
     _inline, managed = role_policy_sizes(prefix_fleet)
     assert words[match[1]] == len(managed)
+
+
+def test_with_a_prefix_a_token_name_is_warned_about_and_a_literal_one_checked(
+    fresh_stack: cdk.Stack,
+) -> None:
+    from kinesis_stream_encryption import StreamName
+
+    from .synth_helpers import warning_ids
+
+    parameter = cdk.CfnParameter(fresh_stack, "Name").value_as_string
+    by_token = KinesisStreamEncryption(
+        fresh_stack, "T", stream=StreamName(parameter), stream_name_prefix=PREFIX
+    )
+    by_name = KinesisStreamEncryption(
+        fresh_stack, "N", stream=f"{PREFIX}orders", stream_name_prefix=PREFIX
+    )
+    assert warning_ids(by_token) == ["streamNameUnchecked"]
+    assert warning_ids(by_name) == []
+    assert by_token.policy is by_name.policy is by_name.provider.prefix_policy()
+    template = Template.from_stack(fresh_stack)
+    names = sorted(
+        str(r["Properties"]["StreamName"]) for r in template.find_resources(RESOURCE_TYPE).values()
+    )
+    assert names == sorted([f"{PREFIX}orders", str({"Ref": "Name"})])
