@@ -132,7 +132,7 @@ class KinesisStreamEncryptionProvider(Construct):
         self.stream_name_prefix = stream_name_prefix
         self._resource_policies: list[iam.Policy] = []
         self._warned_policy_size = False
-        self._key_statements_granted: set[str] = set()
+        self._key_grants: dict[str, iam.Grant] = {}
         self._shared_kms: dict[str, list[iam.PolicyStatement]] = {}
         self.key_policies: list[iam.ManagedPolicy] = []
         self._prefix_policy: iam.Policy | None = None
@@ -357,7 +357,7 @@ class KinesisStreamEncryptionProvider(Construct):
         statement (the one Kinesis uses on the role's behalf).
         """
         stack = Stack.of(self)
-        grant: iam.Grant | None = None
+        grants = []
         for statement in key_statements(
             key_resource,
             region=region,
@@ -366,20 +366,15 @@ class KinesisStreamEncryptionProvider(Construct):
             stream_arn=stream_arn_pattern,
         ):
             rendered = json.dumps(stack.resolve(statement.to_json()), sort_keys=True, default=str)
-            actions = list(statement.actions)
-            conditions = statement.conditions or None
-            if rendered in self._key_statements_granted:
-                grant = iam.Grant.drop(self.role, "granted before")
-                continue
-            self._key_statements_granted.add(rendered)
-            grant = iam.Grant.add_to_principal(
-                grantee=self.role,
-                actions=actions,
-                resource_arns=list(statement.resources),
-                conditions=conditions,
-            )
-        assert grant is not None
-        return grant
+            if rendered not in self._key_grants:  # the same grant again: return the first one
+                self._key_grants[rendered] = iam.Grant.add_to_principal(
+                    grantee=self.role,
+                    actions=list(statement.actions),
+                    resource_arns=list(statement.resources),
+                    conditions=statement.conditions or None,
+                )
+            grants.append(self._key_grants[rendered])
+        return grants[-1]
 
     def grant_key_for_prefix(
         self, key_resource: str, *, region: str, alias_name: str | None = None

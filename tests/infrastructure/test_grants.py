@@ -44,7 +44,8 @@ def test_grant_key_returns_a_grant_and_adds_each_statement_once(fresh_stack: cdk
     provider = KinesisStreamEncryptionProvider(fresh_stack, "P")
     first = provider.grant_key(KEYS, region="us-east-1", stream_arn_pattern=STREAMS)
     again = provider.grant_key(KEYS, region="us-east-1", stream_arn_pattern=STREAMS)
-    assert isinstance(first, iam.Grant) and isinstance(again, iam.Grant)
+    assert isinstance(first, iam.Grant)
+    assert again is first
     assert first.principal_statement is not None
     assert list(first.principal_statement.actions) == ["kms:GenerateDataKey"]
     kms = [s for s in _default_policy_statements(fresh_stack) if "kms:" in str(s["Action"])]
