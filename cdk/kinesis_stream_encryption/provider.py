@@ -1,9 +1,10 @@
 """The Lambda that serves ``Custom::KinesisStreamEncryption``, with its role and log group.
 
 One provider per stack serves any number of resources (see ``KinesisStreamEncryptionProvider.of``);
-each resource adds only the IAM it needs (its stream in a policy of its own, its key through
-``grant_key``), so the role never holds ``Resource: "*"`` for Kinesis. The same class backs the
-plain-CloudFormation provider stack, whose role is scoped by a stream-name prefix instead.
+each resource adds only the IAM it needs (its stream and its key, for that stream, in a policy of
+its own), so the role never holds ``Resource: "*"`` for Kinesis or KMS. IAM's quotas are checked
+at synth; past them ``stream_name_prefix`` grants by prefix instead. The same class backs the
+plain-CloudFormation provider stack (``grant_stream``/``grant_key`` on a prefix pattern).
 """
 
 from __future__ import annotations

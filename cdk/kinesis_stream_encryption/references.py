@@ -120,14 +120,6 @@ def parse_stream(value: str | StreamName) -> StreamReference:
 _NAME_RULE = "1-128 characters from a-z, A-Z, 0-9, '_', '.', '-'"
 
 
-def stream_arn_parts(value: str) -> tuple[str, str] | None:
-    """Return (region, account) of a literal stream ARN, or None for tokens."""
-    match = _STREAM_ARN.fullmatch(value)
-    if match is None:
-        return None
-    return match["region"], match["account"]
-
-
 @dataclass(frozen=True)
 class StreamLocation:
     """What synthesis can know about which stream a resource targets, to find two resources on
