@@ -89,7 +89,7 @@ def test_provider_stack_role_is_scoped_by_prefix(example_app: ExampleApp) -> Non
     generate = by_action["kms:GenerateDataKey"]
     assert [_text(r) for r in as_list(generate["Resource"])] == [any_key]
     assert _text(generate["Condition"]["StringEquals"]["kms:ViaService"]) == (
-        "kinesis.${AWS::Region}.amazonaws.com"
+        "kinesis.${AWS::Region}.${AWS::URLSuffix}"  # the partition's own suffix
     )
     assert (
         _text(generate["Condition"]["StringLike"]["kms:EncryptionContext:aws:kinesis:arn"])
