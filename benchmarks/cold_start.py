@@ -144,7 +144,7 @@ def construct_environment(*, tracing: bool) -> dict[str, str]:
     code = f"""
 import json, sys
 sys.path[:0] = [{str(ROOT / "cdk")!r}, {str(ROOT)!r}]
-from tests.support.node_path import node_first_on_path
+from devsupport.node_path import node_first_on_path
 node_first_on_path()
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
