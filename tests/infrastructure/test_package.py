@@ -10,20 +10,23 @@ import copy
 import io
 import re
 import subprocess
-import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aws_cdk.assertions import Template
 
 from kinesis_stream_encryption import HANDLER, powertools_layer_parameter_name
 from scripts import package as packaging
 
 from .conftest import REPO, ExampleApp, as_list
+from .dist_fixtures import (
+    build_dist,
+    build_per_region_template,
+    build_synthesized,
+    load_template,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -43,11 +46,6 @@ def lambda_src_files() -> dict[str, bytes]:
         and p.suffix != ".pyc"
         and not CACHES.intersection(p.relative_to(source).parts)
     }
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    template: dict[str, Any] = yaml.safe_load(path.read_text())
-    return template
 
 
 def all_statements(template: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
@@ -108,33 +106,19 @@ def rule_failures(template: dict[str, Any], **given: str) -> list[str]:
     return failures
 
 
-# --- fixtures --------------------------------------------------------------------------------
-
-
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
-    return packaging.synthesize_provider(tmp_path_factory.mktemp("package-synth"))
-
-
-@pytest.fixture(scope="session")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """What `make package` runs, in a directory of its own (once per session)."""
-    out = tmp_path_factory.mktemp("dist")
-    done = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "package.py"), "--out", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    yield out
+def dist() -> Path:
+    return build_dist()
 
 
 @pytest.fixture(scope="session")
 def packaged(dist: Path) -> dict[str, Any]:
     return load_template(dist / packaging.TEMPLATE_NAME)
+
+
+@pytest.fixture(scope="session")
+def synthesized() -> tuple[dict[str, Any], Path]:
+    return build_synthesized()
 
 
 # --- the zip ---------------------------------------------------------------------------------
@@ -298,13 +282,11 @@ def test_same_function_and_actions_as_the_cdk_provider(
     ]
 
 
-def test_per_region_bucket_variant(synthesized: tuple[dict[str, Any], Path]) -> None:
-    template, _ = synthesized
-    code = packaging.CodeLocation(key="k.zip", bucket="my-org-code", region_suffix=True)
-    parameters = packaging.parameterize(template, code=code)["Parameters"]
-    assert parameters["CodeS3Bucket"]["Default"] == "my-org-code"
-    assert parameters["CodeS3BucketRegionSuffix"]["Default"] == "true"
-    assert parameters["CodeS3Key"]["Default"] == "k.zip"
+def test_per_region_bucket_variant(packaged: dict[str, Any]) -> None:
+    variant = load_template(build_per_region_template())
+    assert variant["Parameters"]["CodeS3Bucket"]["Default"] == "my-org-code"
+    assert variant["Parameters"]["CodeS3BucketRegionSuffix"]["Default"] == "true"
+    assert variant["Resources"] == packaged["Resources"]
 
 
 def test_transform_refuses_a_shape_it_does_not_know(
