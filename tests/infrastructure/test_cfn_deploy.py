@@ -24,14 +24,20 @@ import yaml
 
 from kinesis_stream_encryption import HANDLER
 from scripts import package as packaging
-from tests.support.moto_server import ACCOUNT_ID, FAKE_CREDENTIALS, REGION, moto_endpoint
+from tests.support.moto_server import (
+    ACCOUNT_ID,
+    FAKE_CREDENTIALS,
+    REGION,
+    moto_endpoint,
+    reset_moto,
+)
 
 from .dist_fixtures import build_dist, build_per_region_template, load_template
 
 pytestmark = [
     pytest.mark.infra,
     # moto has no CloudFormation model for it (the template-level test checks its settings).
-    pytest.mark.filterwarnings("ignore:Tried to parse AWS::Lambda::EventInvokeConfig"),
+    pytest.mark.filterwarnings("ignore:Tried to parse AWS"),
 ]
 
 SEEDED_LAYER_PARAMETER = "/test/powertools/python/arm64/python3.14/3.37.0"
@@ -93,6 +99,7 @@ class Account:
 def account() -> Iterator[Account]:
     """A moto account holding the code zip in two buckets (plain and per-region) and the layer."""
     with moto_endpoint() as endpoint:
+        reset_moto(endpoint)  # moto's state is per process, shared by every server in it
         account = Account(endpoint)
         s3 = account.client("s3")
         (code_zip,) = build_dist().glob("*.zip")
@@ -103,6 +110,7 @@ def account() -> Iterator[Account]:
             Name=SEEDED_LAYER_PARAMETER, Type="String", Value=LAYER_ARN
         )
         yield account
+        reset_moto(endpoint)
 
 
 def code_sha256(path: Path) -> str:
