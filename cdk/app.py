@@ -95,8 +95,8 @@ class ProviderScope:
     """What a stand-alone provider's role may touch.
 
     Streams: explicit ARNs and/or name prefixes, or every stream of the account and region (only
-    on purpose, never as a fallback). Keys: explicit key ARNs and/or aliases (``alias/Name``), or
-    (both empty) any key of the account and region, but only through Kinesis
+    on purpose, never as a fallback). Keys: explicit key ARNs, or keys with one of the aliases
+    (``alias/Name``), or (neither) any key of the account and region, but only through Kinesis
     (``kms:ViaService``) for the streams above (``kms:EncryptionContext:aws:kinesis:arn``).
     """
 
@@ -118,6 +118,9 @@ class ProviderScope:
         self._validate()
 
     def _validate(self) -> None:
+        if self.key_arns and self.key_aliases:
+            # As in the packaged template: one key rule, never an intersection or a union.
+            raise ValueError("keyArns or keyAliases, not both")
         if self.all_streams and (self.stream_arns or self.stream_name_prefixes):
             raise ValueError("all streams, or stream ARNs / streamNamePrefixes: not both")
         if not (self.all_streams or self.stream_arns or self.stream_name_prefixes):
