@@ -93,6 +93,7 @@ def test_user_facing_templates_have_no_error_and_no_warning(tmp_path: Path) -> N
         *sorted((REPO / "examples").glob("*.yaml")),
         build_dist() / packaging.TEMPLATE_NAME,
         build_per_region_template(),
+        *sorted((REPO / "dist").glob("*.yaml")),  # a `make package` of this checkout, if any
     ]
     for index, snippet in enumerate(snippets):
         path = tmp_path / f"readme-snippet-{index}.yaml"
