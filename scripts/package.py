@@ -47,6 +47,15 @@ LOG_RETENTION_DAYS = (
     2922, 3288, 3653,
 )  # fmt: skip
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+#: What each entry of the list parameters may be (CloudFormation matches every entry of a
+#: CommaDelimitedList; the empty default is allowed, the rules say when it is not). The same
+#: forms as ProviderScope's checks in cdk/app.py, which a test holds them to.
+LIST_PATTERNS = {
+    "StreamArns": r"(arn:aws[a-zA-Z-]*:kinesis:[a-z0-9-]+:[0-9]{12}:stream/[a-zA-Z0-9_.-]{1,128})?",
+    "StreamNamePrefixes": r"[a-zA-Z0-9_.-]{0,127}",
+    "KeyArns": r"(arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+)?",
+    "KeyAliases": r"(alias/[a-zA-Z0-9_-][a-zA-Z0-9/_-]{0,249})?",
+}
 DEFAULT_EXPORT_NAME = "KinesisStreamEncryption-ServiceToken"
 
 Json = dict[str, Any]
@@ -209,11 +218,15 @@ def _parameters(code: CodeLocation, layer_parameter: Json, export_name: str) -> 
         "StreamArns": {
             "Type": "CommaDelimitedList",
             "Default": "",
+            "AllowedPattern": LIST_PATTERNS["StreamArns"],
+            "ConstraintDescription": "must be Kinesis stream ARNs",
             "Description": f"Stream ARNs the provider may encrypt. {list_doc}",
         },
         "StreamNamePrefixes": {
             "Type": "CommaDelimitedList",
             "Default": "",
+            "AllowedPattern": LIST_PATTERNS["StreamNamePrefixes"],
+            "ConstraintDescription": "must be stream-name characters (a-z A-Z 0-9 _ . -)",
             "Description": f"Up to {PREFIX_SLOTS} stream-name prefixes: the provider may "
             "encrypt the streams of this account and region whose names start with one of "
             f"them. {list_doc}",
@@ -228,6 +241,8 @@ def _parameters(code: CodeLocation, layer_parameter: Json, export_name: str) -> 
         "KeyArns": {
             "Type": "CommaDelimitedList",
             "Default": "",
+            "AllowedPattern": LIST_PATTERNS["KeyArns"],
+            "ConstraintDescription": "must be KMS key ARNs (arn:...:key/<id>)",
             "Description": "KMS key ARNs the provider may apply. Empty (with KeyAliases empty): "
             "any key of this account and region, but only through Kinesis for the streams "
             "above. alias/aws/kinesis needs no grant.",
@@ -235,6 +250,8 @@ def _parameters(code: CodeLocation, layer_parameter: Json, export_name: str) -> 
         "KeyAliases": {
             "Type": "CommaDelimitedList",
             "Default": "",
+            "AllowedPattern": LIST_PATTERNS["KeyAliases"],
+            "ConstraintDescription": "must be alias/Name",
             "Description": "Instead of KeyArns: keys that carry one of these aliases "
             f"(alias/Name). {list_doc}",
         },

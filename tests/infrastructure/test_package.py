@@ -336,3 +336,46 @@ def test_make_package_passes_the_bucket_options() -> None:
 
 def test_dist_is_not_committed() -> None:
     assert "dist/" in (REPO / ".gitignore").read_text().splitlines()
+
+
+SCOPE_SAMPLES = {
+    "StreamArns": (
+        "stream_arns",
+        [
+            "arn:aws:kinesis:us-east-1:123456789012:stream/orders",
+            "arn:aws-cn:kinesis:cn-north-1:123456789012:stream/a.b_c-d",
+            "arn:aws:kinesis:us-east-1:123456789012:stream/*",
+            "orders",
+            "arn:aws:kinesis:us-east-1:1234:stream/orders",
+        ],
+    ),
+    "StreamNamePrefixes": ("stream_name_prefixes", ["team-a-", "a.b_c", "*", "team a", "x" * 128]),
+    "KeyArns": (
+        "key_arns",
+        [
+            "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:us-east-1:123456789012:alias/orders",
+            "arn:aws:kms:us-east-1:123456789012:key/*",
+        ],
+    ),
+    "KeyAliases": ("key_aliases", ["alias/orders", "alias/team/orders", "orders", "alias/"]),
+}
+
+
+@pytest.mark.parametrize("parameter", sorted(SCOPE_SAMPLES))
+def test_list_parameters_accept_what_the_cdk_scope_accepts(
+    packaged: dict[str, Any], parameter: str, example_app: ExampleApp
+) -> None:
+    """Each entry is checked by CloudFormation (AllowedPattern) as ProviderScope checks it."""
+    pattern = packaged["Parameters"][parameter]["AllowedPattern"]
+    assert re.fullmatch(pattern, ""), "the empty default must pass"
+    keyword, samples = SCOPE_SAMPLES[parameter]
+    scope = example_app.module.ProviderScope
+    base = {} if keyword in ("stream_arns", "stream_name_prefixes") else {"all_streams": True}
+    for value in samples:
+        try:
+            scope(**base, **{keyword: [value]})
+            accepted = True
+        except ValueError:
+            accepted = False
+        assert (re.fullmatch(pattern, value) is not None) == accepted, value
