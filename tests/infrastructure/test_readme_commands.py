@@ -2,7 +2,7 @@
 
 "Use it from plain CloudFormation" and "Across an organization" promise commands that work on a
 machine with only the AWS CLI. Here every parameter, file, make target and variable they name is
-checked against the packaged template and the Makefile, and the plain-CloudFormation block is run
+checked against the packaged template and the Makefile, and the plain-CloudFormation blocks are run
 with bash and the AWS CLI against moto's server (when an `aws` CLI is installed), in a directory
 holding only `dist/`.
 """
@@ -205,7 +205,7 @@ def moto_account() -> Iterator[str]:
         reset_moto(endpoint)
 
 
-def test_plain_cloudformation_block_runs_as_written(moto_account: str, tmp_path: Path) -> None:
+def test_plain_cloudformation_blocks_run_as_written(moto_account: str, tmp_path: Path) -> None:
     aws = shutil.which("aws")
     if aws is None:
         pytest.skip("no AWS CLI installed: the commands' names are checked above")
@@ -215,14 +215,16 @@ def test_plain_cloudformation_block_runs_as_written(moto_account: str, tmp_path:
         "aws_access_key_id": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         "aws_secret_access_key": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     }
-    first, *_ = shell_blocks("Use it from plain CloudFormation")
+    blocks = [b for b in shell_blocks("Use it from plain CloudFormation") if "make " not in b]
+    assert len(blocks) == 2  # upload + first provider, then a second provider beside it
+    first = blocks[0]
     bucket = re.search(r"^BUCKET=(\S+)", first, flags=re.MULTILINE)
     assert bucket is not None
     boto3.client("s3", **client_args).create_bucket(Bucket=bucket.group(1))
     shutil.copytree(build_dist(), tmp_path / "dist")
 
     done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", first],
+        ["bash", "-euo", "pipefail", "-c", "\n".join(blocks)],
         cwd=tmp_path,
         env=aws_environment(moto_account),
         capture_output=True,
@@ -245,6 +247,13 @@ def test_plain_cloudformation_block_runs_as_written(moto_account: str, tmp_path:
     )
     assert function["Handler"] == "handler.lambda_handler"
     assert function["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
+    stacks = {s["StackName"]: s for s in cfn.describe_stacks()["Stacks"]}
+    assert set(stacks) == {
+        "kinesis-stream-encryption-provider",
+        "kinesis-stream-encryption-provider-payments",
+    }
+    functions = boto3.client("lambda", **client_args).list_functions()["Functions"]
+    assert len(functions) == 2, "two providers side by side, each with its own function"
     (code_zip,) = build_dist().glob("*.zip")
     uploaded = boto3.client("s3", **client_args).list_objects_v2(Bucket=bucket.group(1))
     assert [o["Key"] for o in uploaded["Contents"]] == [code_zip.name]
