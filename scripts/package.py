@@ -181,7 +181,7 @@ def _prefix_value(slot: int) -> Json:
             {
                 "Fn::Join": [
                     ",",
-                    [{"Fn::Join": [",", {"Ref": "StreamNamePrefixes"}]}, "," * PREFIX_SLOTS],
+                    [{"Fn::Join": [",", {"Ref": "StreamNamePrefixes"}]}, "," * (PREFIX_SLOTS + 1)],
                 ]
             },
         ]
@@ -295,11 +295,29 @@ def _conditions() -> Json:
     conditions["CodeBucketPerRegion"] = {
         "Fn::Equals": [{"Ref": "CodeS3BucketRegionSuffix"}, "true"]
     }
-    for slot in range(PREFIX_SLOTS):
-        conditions[f"HasStreamNamePrefix{slot}"] = {
-            "Fn::Not": [{"Fn::Equals": [_prefix_value(slot), ""]}]
-        }
+    for slot in range(PREFIX_SLOTS + 1):  # the extra slot: one prefix too many
+        name = f"HasStreamNamePrefix{slot}" if slot < PREFIX_SLOTS else "TooManyStreamNamePrefixes"
+        conditions[name] = {"Fn::Not": [{"Fn::Equals": [_prefix_value(slot), ""]}]}
     return conditions
+
+
+def _too_many_prefixes_guard() -> Json:
+    """Fail the deployment, by name, when a prefix has no slot (rules cannot count entries).
+
+    A wait condition nobody signals fails after a second; its logical id is the message.
+    """
+    guard = f"AtMost{PREFIX_SLOTS}StreamNamePrefixesAllowed"
+    return {
+        f"{guard}Handle": {
+            "Type": "AWS::CloudFormation::WaitConditionHandle",
+            "Condition": "TooManyStreamNamePrefixes",
+        },
+        guard: {
+            "Type": "AWS::CloudFormation::WaitCondition",
+            "Condition": "TooManyStreamNamePrefixes",
+            "Properties": {"Handle": {"Ref": f"{guard}Handle"}, "Timeout": "1", "Count": 1},
+        },
+    }
 
 
 def _rules() -> Json:
@@ -518,6 +536,7 @@ def _scope_role(out: Json, function: Json) -> None:
     out["Resources"].update(
         _scoped_policies(stream_statement, _key_scoped(generate_data_key), role_ref)
     )
+    out["Resources"].update(_too_many_prefixes_guard())
     out["Resources"]["TracingPolicy"] = {
         "Type": "AWS::IAM::Policy",
         "Condition": "TracingActive",

@@ -65,11 +65,11 @@ def function_of(template: dict[str, Any]) -> dict[str, Any]:
     return function
 
 
-# --- a tiny evaluator for the template's Rules (moto ignores Rules; CloudFormation does not) ---
+# --- a tiny evaluator for the template's Rules and Conditions (moto ignores Rules) ---
 
 
 def evaluate(expression: Any, parameters: dict[str, Any]) -> Any:
-    if isinstance(expression, str):
+    if not isinstance(expression, (dict, list)):
         return expression
     if isinstance(expression, list):
         return [evaluate(e, parameters) for e in expression]
@@ -89,15 +89,32 @@ def evaluate(expression: Any, parameters: dict[str, Any]) -> Any:
         return all(member == args[1] for member in args[0])
     if name == "Fn::Contains":
         return args[1] in args[0]
-    raise AssertionError(f"unexpected rule function {name}")
+    if name == "Fn::Join":
+        return args[0].join(args[1])
+    if name == "Fn::Split":
+        return args[1].split(args[0])
+    if name == "Fn::Select":
+        return args[1][int(args[0])]
+    raise AssertionError(f"unexpected function {name}")
 
 
-def rule_failures(template: dict[str, Any], **given: str) -> list[str]:
-    """The AssertDescriptions that fail for these parameter values (defaults otherwise)."""
+def parameter_values(template: dict[str, Any], **given: str) -> dict[str, Any]:
+    """Parameter values as CloudFormation passes them (lists split), defaults filled in."""
     parameters: dict[str, Any] = {}
     for name, spec in template["Parameters"].items():
         value = given.get(name, spec.get("Default"))
         parameters[name] = str(value).split(",") if spec["Type"] == "CommaDelimitedList" else value
+    return parameters
+
+
+def true_conditions(template: dict[str, Any], **given: str) -> set[str]:
+    parameters = parameter_values(template, **given)
+    return {n for n, c in template["Conditions"].items() if evaluate(c, parameters)}
+
+
+def rule_failures(template: dict[str, Any], **given: str) -> list[str]:
+    """The AssertDescriptions that fail for these parameter values (defaults otherwise)."""
+    parameters = parameter_values(template, **given)
     failures = []
     for rule in template["Rules"].values():
         for assertion in rule["Assertions"]:
@@ -379,3 +396,32 @@ def test_list_parameters_accept_what_the_cdk_scope_accepts(
         except ValueError:
             accepted = False
         assert (re.fullmatch(pattern, value) is not None) == accepted, value
+
+
+def test_each_prefix_gets_a_slot_and_one_too_many_fails_by_name(packaged: dict[str, Any]) -> None:
+    def prefix_conditions(count: int) -> set[str]:
+        prefixes = ",".join(f"team-{i}-" for i in range(count))
+        found = true_conditions(packaged, StreamNamePrefixes=prefixes)
+        return {c for c in found if "StreamNamePrefix" in c}
+
+    slots = packaging.PREFIX_SLOTS
+    assert prefix_conditions(0) == set()
+    assert prefix_conditions(1) == {"HasStreamNamePrefix0"}
+    assert prefix_conditions(slots) == {f"HasStreamNamePrefix{i}" for i in range(slots)}
+    assert "TooManyStreamNamePrefixes" in prefix_conditions(slots + 1)
+    guards = {
+        logical_id: resource
+        for logical_id, resource in packaged["Resources"].items()
+        if resource.get("Condition") == "TooManyStreamNamePrefixes"
+    }
+    assert f"AtMost{slots}StreamNamePrefixesAllowed" in guards
+    assert {r["Type"] for r in guards.values()} == {
+        "AWS::CloudFormation::WaitCondition",
+        "AWS::CloudFormation::WaitConditionHandle",
+    }
+    # The prefix lands in its slot's policy: the slot selects the i-th entry.
+    parameters = parameter_values(packaged, StreamNamePrefixes="a-,b-,c-")
+    pattern = packaged["Resources"]["StreamNamePrefix2Policy"]["Properties"]["PolicyDocument"][
+        "Statement"
+    ][0]["Resource"]["Fn::Sub"][1]["Prefix"]
+    assert evaluate(pattern, parameters) == "c-"
