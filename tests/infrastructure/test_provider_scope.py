@@ -106,3 +106,24 @@ def test_export_name_is_checked() -> None:
             provider_scope=ProviderScope(all_streams=True),
             export_name="has spaces",
         )
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"allStreams": "ALL"},
+        {"streamArns": ARN, "keyArns": KEY_ARN},
+        {"streamNamePrefixes": "team-a-,team-b-", "keyAliases": "alias/team-a,alias/team-b"},
+    ],
+)
+def test_every_scope_passes_cdk_nag(context: dict[str, str], tmp_path: Any) -> None:
+    """Each wildcard the scope brings is acknowledged with its reason; nothing else is."""
+    from aws_cdk.assertions import Annotations, Match
+    from cdk_nag import AwsSolutionsChecks
+
+    app = cdk.App(outdir=str(tmp_path), context=context)
+    _, provider = app_module.build_app(app)
+    app.synth()
+    report = AwsSolutionsChecks().validate_scope(provider)
+    assert [v.rule_name for v in report.violations] == []
+    assert Annotations.from_stack(provider).find_error("*", Match.any_value()) == []
