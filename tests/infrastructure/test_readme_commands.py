@@ -257,3 +257,19 @@ def test_plain_cloudformation_blocks_run_as_written(moto_account: str, tmp_path:
     (code_zip,) = build_dist().glob("*.zip")
     uploaded = boto3.client("s3", **client_args).list_objects_v2(Bucket=bucket.group(1))
     assert [o["Key"] for o in uploaded["Contents"]] == [code_zip.name]
+
+
+def test_parameter_table_lists_every_parameter_with_its_default(template: dict[str, Any]) -> None:
+    rows = re.findall(
+        r"^\| `(\w+)` \| (.*?) \|", section("Use it from plain CloudFormation"), flags=re.MULTILINE
+    )
+    documented = dict(rows)
+    assert set(documented) == set(template["Parameters"])
+    for name, default in documented.items():
+        spec = template["Parameters"][name]
+        if default.startswith("`"):
+            assert default.strip("`") == str(spec["Default"]), name
+        elif default == "empty":
+            assert spec["Default"] == "", name
+        elif default == "(required)":
+            assert "Default" not in spec, name
