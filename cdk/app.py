@@ -255,7 +255,7 @@ class KinesisStreamEncryptionProviderStack(Stack):
             key_grants = [(any_key, None)]
         for key_resource, alias_name in key_grants:
             for statement in key_statements(
-                key_resource, region=self.region, alias_name=alias_name
+                key_resource, region=self.region, url_suffix=self.url_suffix, alias_name=alias_name
             ):
                 if "kms:GenerateDataKey" in statement.actions:
                     # Kinesis names the stream in the encryption context of every KMS call.

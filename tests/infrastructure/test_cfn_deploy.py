@@ -22,15 +22,15 @@ import boto3
 import pytest
 import yaml
 
-from kinesis_stream_encryption import HANDLER
-from scripts import package as packaging
-from tests.support.moto_server import (
+from devsupport.moto_server import (
     ACCOUNT_ID,
     FAKE_CREDENTIALS,
     REGION,
     moto_endpoint,
     reset_moto,
 )
+from kinesis_stream_encryption import HANDLER
+from scripts import package as packaging
 
 from .dist_fixtures import build_dist, build_per_region_template, load_template
 

@@ -262,8 +262,8 @@ def test_every_stream_grant_is_conditional_on_its_scope(packaged: dict[str, Any]
         context = generate["Condition"]["StringLike"]["kms:EncryptionContext:aws:kinesis:arn"]
         assert context == kinesis["Resource"], "KMS only for requests about the same streams"
         assert generate["Condition"]["StringEquals"]["kms:ViaService"] == {
-            "Fn::Join": ["", ["kinesis.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]
-        }
+            "Fn::Join": ["", ["kinesis.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]]
+        }, "the partition's own URL suffix (amazonaws.com.cn in China)"
 
 
 def test_same_function_and_actions_as_the_cdk_provider(

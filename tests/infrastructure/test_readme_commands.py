@@ -22,9 +22,7 @@ from typing import Any
 import boto3
 import pytest
 
-from kinesis_stream_encryption import powertools_layer_parameter_name
-from scripts import package as packaging
-from tests.support.moto_server import (
+from devsupport.moto_server import (
     ACCOUNT_ID,
     FAKE_CREDENTIALS,
     REGION,
@@ -32,6 +30,8 @@ from tests.support.moto_server import (
     moto_endpoint,
     reset_moto,
 )
+from kinesis_stream_encryption import powertools_layer_parameter_name
+from scripts import package as packaging
 
 from .conftest import REPO
 from .dist_fixtures import build_dist, load_template
