@@ -46,7 +46,9 @@ _XRAY_REASON = (
 
 
 def _acknowledge_xray(provider: KinesisStreamEncryptionProvider) -> None:
-    """The one wildcard every provider has: X-Ray's write actions."""
+    """The one wildcard a provider with tracing on has: X-Ray's write actions."""
+    if not provider.tracing:
+        return
     Validations.of(provider.role).acknowledge(
         Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=_XRAY_REASON)
     )
