@@ -8,6 +8,7 @@ synthesis.
 from __future__ import annotations
 
 import atexit
+import datetime
 import functools
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from kinesis_stream_encryption.provider import powertools_layer_parameter_name
 from scripts import package as packaging
 
 from .conftest import REPO
@@ -63,3 +65,27 @@ def build_per_region_template() -> Path:
     path = out / packaging.TEMPLATE_NAME
     path.write_text(packaging.to_yaml(packaging.parameterize(template, code=code)))
     return path
+
+
+def seed_layer_parameter(account: str, region: str) -> None:
+    """What AWS publishes in every account and region: the Powertools layer ARN under
+    /aws/service/... moto refuses /aws/ names through its API, so it goes into the in-process
+    backend directly."""
+    from moto.ssm.models import Parameter, ssm_backends
+
+    name = powertools_layer_parameter_name()
+    layer = "layer:AWSLambdaPowertoolsPythonV3-python314-arm64:20"
+    ssm_backends[account][region]._parameters[name].append(
+        Parameter(
+            account_id=account,
+            name=name,
+            value=f"arn:aws:lambda:{region}:017000801446:{layer}",
+            parameter_type="String",
+            description=None,
+            allowed_pattern=None,
+            keyid=None,
+            last_modified_date=datetime.datetime.now(datetime.UTC),
+            version=1,
+            data_type="text",
+        )
+    )

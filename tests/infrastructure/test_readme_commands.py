@@ -9,7 +9,6 @@ holding only `dist/`.
 
 from __future__ import annotations
 
-import datetime
 import fnmatch
 import re
 import shlex
@@ -30,11 +29,10 @@ from devsupport.moto_server import (
     moto_endpoint,
     reset_moto,
 )
-from kinesis_stream_encryption import powertools_layer_parameter_name
 from scripts import package as packaging
 
 from .conftest import REPO
-from .dist_fixtures import build_dist, load_template
+from .dist_fixtures import build_dist, load_template, seed_layer_parameter
 from .test_package import rule_failures
 
 pytestmark = [
@@ -174,33 +172,11 @@ def test_make_commands_use_existing_targets_and_variables() -> None:
 # --- run the plain-CloudFormation block with the AWS CLI ----------------------------------
 
 
-def seed_public_layer_parameter() -> None:
-    """What AWS publishes: the Powertools layer ARN under /aws/service/... moto refuses /aws/
-    names through its API, so it goes into the in-process server's backend directly."""
-    from moto.ssm.models import Parameter, ssm_backends
-
-    name = powertools_layer_parameter_name()
-    ssm_backends[ACCOUNT_ID][REGION]._parameters[name].append(
-        Parameter(
-            account_id=ACCOUNT_ID,
-            name=name,
-            value=f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:20",
-            parameter_type="String",
-            description=None,
-            allowed_pattern=None,
-            keyid=None,
-            last_modified_date=datetime.datetime.now(datetime.UTC),
-            version=1,
-            data_type="text",
-        )
-    )
-
-
 @pytest.fixture
 def moto_account() -> Iterator[str]:
     with moto_endpoint() as endpoint:
         reset_moto(endpoint)  # moto's state is per process, shared by every server in it
-        seed_public_layer_parameter()
+        seed_layer_parameter(ACCOUNT_ID, REGION)
         yield endpoint
         reset_moto(endpoint)
 

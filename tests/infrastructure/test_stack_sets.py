@@ -10,7 +10,6 @@ its own region's bucket. (moto's organizations model needs the in-process mock, 
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
 from collections.abc import Iterator
 from typing import Any
@@ -18,10 +17,15 @@ from typing import Any
 import boto3
 import pytest
 
-from kinesis_stream_encryption import HANDLER, powertools_layer_parameter_name
+from kinesis_stream_encryption import HANDLER
 from scripts import package as packaging
 
-from .dist_fixtures import build_dist, build_per_region_template, load_template
+from .dist_fixtures import (
+    build_dist,
+    build_per_region_template,
+    load_template,
+    seed_layer_parameter,
+)
 from .test_readme_commands import commands, option_values
 
 pytestmark = [
@@ -59,27 +63,6 @@ def readme_stack_set() -> tuple[str, dict[str, str], list[str]]:
         fields = dict(kv.split("=", 1) for kv in value.split(","))
         parameters[fields["ParameterKey"]] = fields["ParameterValue"]
     return name, parameters, option_values(instances, "--regions")
-
-
-def seed_layer_parameter(account: str, region: str) -> None:
-    """The public Powertools parameter AWS publishes in every account and region."""
-    from moto.ssm.models import Parameter, ssm_backends
-
-    name = powertools_layer_parameter_name()
-    ssm_backends[account][region]._parameters[name].append(
-        Parameter(
-            account_id=account,
-            name=name,
-            value=f"arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:20",
-            parameter_type="String",
-            description=None,
-            allowed_pattern=None,
-            keyid=None,
-            last_modified_date=datetime.datetime.now(datetime.UTC),
-            version=1,
-            data_type="text",
-        )
-    )
 
 
 @pytest.mark.usefixtures("aws")
