@@ -54,7 +54,7 @@ from aws_cdk import aws_lambda as lambda_  # noqa: E402
 from aws_cdk import aws_ssm as ssm  # noqa: E402
 from aws_cdk import custom_resources as cr  # noqa: E402
 
-from kinesis_stream_encryption import (  # noqa: E402  # noqa: E402
+from kinesis_stream_encryption import (  # noqa: E402
     ASSET_EXCLUDE,
     FUNCTION_TIMEOUT,
     HANDLER,

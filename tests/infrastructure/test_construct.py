@@ -39,21 +39,9 @@ from .conftest import (
     statements,
     statements_with_action_prefix,
 )
-from .synth_helpers import resources_of, warning_ids
+from .synth_helpers import join_text, resources_of, warning_ids
 
 pytestmark = pytest.mark.infra
-
-
-def _join_text(value: Any) -> str:
-    """Render a Fn::Join of literals and Refs as text (``${AWS::Region}`` for a Ref)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        sep, parts = value["Fn::Join"]
-        return str(sep).join(_join_text(p) for p in parts)
-    if isinstance(value, dict) and "Ref" in value:
-        return "${" + value["Ref"] + "}"
-    return repr(value)
 
 
 def _custom_resources(s: Scenarios, stack: str) -> dict[str, Any]:
@@ -249,7 +237,7 @@ def test_kinesis_actions_only_on_each_streams_arn(scenarios: Scenarios) -> None:
         assert sorted(as_list(statement["Action"])) == sorted(STREAM_ACTIONS)
         assert statement["Effect"] == "Allow"
         (resource,) = as_list(statement["Resource"])
-        resources.add(_join_text(resource))
+        resources.add(join_text(resource))
     assert resources == {
         STREAM_ARN,
         IMPORTED_STREAM_ARN,
@@ -294,7 +282,7 @@ def test_kms_scoped_to_the_ikey(scenarios: Scenarios) -> None:
 
 def _generate_conditions(found: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
-        operator: {name: _join_text(value) for name, value in pairs.items()}
+        operator: {name: join_text(value) for name, value in pairs.items()}
         for operator, pairs in found["kms:GenerateDataKey"]["Condition"].items()
     }
 
@@ -324,7 +312,7 @@ def test_kms_for_an_alias_name_needs_the_alias(scenarios: Scenarios) -> None:
     for statement in alias_statements:
         (resource,) = as_list(statement["Resource"])
         assert (
-            _join_text(resource)
+            join_text(resource)
             == "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"
         )
         assert statement["Condition"]["ForAnyValue:StringEquals"] == {
@@ -346,7 +334,7 @@ def test_kms_for_an_alias_arn_uses_its_account_and_region(scenarios: Scenarios) 
 def test_kms_for_a_bare_key_id_builds_its_arn(scenarios: Scenarios) -> None:
     t = scenarios.templates["other_keys"]
     resources = {
-        _join_text(r)
+        join_text(r)
         for s in statements_with_action_prefix(t, "kms:")
         for r in as_list(s["Resource"])
     }
@@ -405,7 +393,7 @@ def test_each_resource_has_its_own_kinesis_policy(scenarios: Scenarios) -> None:
             if "kinesis:" in str(s["Action"])
         ]
         assert sorted(as_list(statement["Action"])) == sorted(STREAM_ACTIONS)
-        streams.add(_join_text(statement["Resource"]))
+        streams.add(join_text(statement["Resource"]))
     assert len(streams) == 3
     assert all(pid not in function_depends for pid in policies if pid != default_id)
 
@@ -496,7 +484,7 @@ def test_warning_for_a_stream_in_another_account_only() -> None:
 def test_key_named_without_arn_is_looked_up_in_the_streams_region(fresh_stack: cdk.Stack) -> None:
     construct = KinesisStreamEncryption(fresh_stack, "E", stream=STREAM_ARN, key=KEY_ID)
     resolved = fresh_stack.resolve(construct._key_arn(fresh_stack, KEY_ID))
-    assert _join_text(resolved) == (
+    assert join_text(resolved) == (
         f"arn:${{AWS::Partition}}:kms:us-east-1:${{AWS::AccountId}}:key/{KEY_ID}"
     )
 
