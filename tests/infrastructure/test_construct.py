@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from typing import Any
 
@@ -18,6 +19,7 @@ from kinesis_stream_encryption import (
     STREAM_ACTIONS,
     KinesisStreamEncryption,
     KinesisStreamEncryptionProvider,
+    lambda_code_dir,
     powertools_layer_parameter_name,
 )
 
@@ -139,11 +141,17 @@ def test_async_invocation_config(scenarios: Scenarios) -> None:
     )
 
 
-def test_handler_module_exports_lambda_handler() -> None:
-    handler = REPO / "lambda_src" / "handler.py"
-    if not handler.exists():
-        pytest.skip("lambda_src/handler.py not written yet")
-    assert re.search(r"^def lambda_handler\(", handler.read_text(), re.MULTILINE)
+def test_synthesized_handler_is_a_function_of_the_asset(scenarios: Scenarios) -> None:
+    """The Handler string names a callable in the bundled code, as Lambda will import it."""
+    (function,) = scenarios.templates["three"].find_resources("AWS::Lambda::Function").values()
+    module_name, _, attribute = function["Properties"]["Handler"].partition(".")
+    spec = importlib.util.spec_from_file_location(
+        f"asset_{module_name}", lambda_code_dir() / f"{module_name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert callable(getattr(module, attribute))
 
 
 # --- resource properties --------------------------------------------------------------------
