@@ -2,6 +2,8 @@
 #   make demo   - local lifecycle against an embedded AWS emulator (no account needed)
 #   make test   - the whole test suite (make unit / integration / e2e / infra: one layer each)
 #   make synth  - `cdk synth` of the example app (cdk.json) with the CLI locked in package-lock.json
+#   make package - dist/: the Lambda zip and the provider template for plain CloudFormation
+#   make bootstrap, make deploy-provider - the provider stack through the locked CDK CLI
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 TOOLS := .tools
@@ -14,7 +16,7 @@ NODE_MODULES := node_modules/.package-lock.json
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo synth test lint typecheck unit integration e2e infra bench clean
+.PHONY: setup demo synth package bootstrap deploy-provider test lint typecheck unit integration e2e infra bench clean
 
 $(UV):
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -41,6 +43,36 @@ $(NODE_MODULES): package.json package-lock.json | $(VENV)/.synced
 synth: setup $(NODE_MODULES)
 	CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=1 \
 		node_modules/.bin/cdk synth --quiet --no-notices --no-lookups $(SYNTH_ARGS)
+
+# dist/ for CloudFormation users without CDK, Node.js or Python: the code zip (content-addressed
+# name) and kinesis-stream-encryption-provider.yaml, synthesized from the provider stack and made
+# asset-free. BUCKET=name sets the CodeS3Bucket default; BUCKET_PREFIX=prefix reads the code from
+# "<prefix>-<region>" in each region (StackSets).
+package: setup
+	$(BIN)/python scripts/package.py --out dist $(if $(BUCKET),--bucket $(BUCKET)) \
+		$(if $(BUCKET_PREFIX),--bucket-prefix $(BUCKET_PREFIX))
+
+# The CDK route: the locked CLI, run by the venv's Node, with the venv's Python for cdk.json's app.
+# Credentials and region come from the usual AWS environment (AWS_PROFILE, AWS_REGION, ...).
+CDK := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=1 node_modules/.bin/cdk
+PROVIDER_STACK_ID := KinesisStreamEncryptionProviderStack
+# The provider's names and scope (comma-separated lists); none given: prefix "encrypted-".
+PROVIDER_CONTEXT = $(if $(STACK_NAME),-c providerStackName=$(STACK_NAME)) \
+	$(if $(EXPORT_NAME),-c exportName=$(EXPORT_NAME)) \
+	$(if $(STREAM_ARNS),-c streamArns=$(STREAM_ARNS)) \
+	$(if $(STREAM_NAME_PREFIXES),-c streamNamePrefixes=$(STREAM_NAME_PREFIXES)) \
+	$(if $(ALL_STREAMS),-c allStreams=$(ALL_STREAMS)) \
+	$(if $(KEY_ARNS),-c keyArns=$(KEY_ARNS)) \
+	$(if $(KEY_ALIASES),-c keyAliases=$(KEY_ALIASES))
+# deploy; or diff, or synth to look first (same context).
+PROVIDER_ACTION ?= deploy
+
+# Once per account and region, before the first deploy-provider (the stack's assets need it).
+bootstrap: setup $(NODE_MODULES)
+	$(CDK) bootstrap --no-notices $(BOOTSTRAP_ARGS)
+
+deploy-provider: setup $(NODE_MODULES)
+	$(CDK) $(PROVIDER_ACTION) $(PROVIDER_STACK_ID) --no-notices $(PROVIDER_CONTEXT) $(DEPLOY_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -69,4 +101,4 @@ bench: setup
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) node_modules cdk.out dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Footprint: what a stack that encrypts 1, 10 and 50 imported streams deploys, four ways.
+"""Footprint: what a stack that encrypts 1, 10 and 40 imported streams deploys, four ways.
 
 * ``ours``: one ``KinesisStreamEncryption`` per stream (one shared provider function per stack).
 * ``CDK Provider``: the same handler code as the ``onEvent`` function of
@@ -9,6 +9,12 @@
   framework functions and a state machine.
 * ``AwsCustomResource``: one per stream, StartStreamEncryption on create and StopStreamEncryption
   on delete, IAM from ``AwsCustomResourcePolicy.from_sdk_calls(resources=[arn])``.
+
+A fleet section (``fleet``) puts 200 imported streams in one stack, with the AWS managed key and
+with a customer managed key per stream, per-stream policies (the default) and
+``stream_name_prefix``, and checks the provider role against IAM's quotas (10,240 inline
+characters per role, 6,144 per managed policy, 10 managed policies per role); ``capacity`` finds
+how many resources the per-stream default fits in one stack.
 
 Everything is counted from the synthesized templates (one in-process ``App`` per variant, its
 cloud assembly in a temporary directory). Functions and log groups that Lambda creates at run time
@@ -32,7 +38,9 @@ from typing import Any
 from devsupport.node_path import node_first_on_path
 
 ROOT = Path(__file__).resolve().parents[1]
-SIZES = (1, 10, 50)
+# 40, not 50: past about 43 per-stream resources synthesis fails on the IAM quota by design
+# (the fleet section shows 200 with stream_name_prefix).
+SIZES = (1, 10, 40)
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 STREAM_ACTIONS_DESCRIBE = "kinesis:DescribeStreamSummary"
@@ -50,13 +58,24 @@ from kinesis_stream_encryption import (  # noqa: E402
     ASSET_EXCLUDE,
     FUNCTION_TIMEOUT,
     HANDLER,
+    MANAGED_POLICIES_PER_ROLE,
+    MANAGED_POLICY_LIMIT,
     RESOURCE_TYPE,
+    ROLE_INLINE_POLICIES_LIMIT,
     STREAM_ACTIONS,
     KinesisStreamEncryption,
     lambda_code_dir,
     powertools_layer_parameter_name,
 )
 from kinesis_stream_encryption.provider import estimated_policy_chars  # noqa: E402
+
+FLEET = 200
+FLEET_PREFIX = "s-"
+CUSTOMER_KEYS = "customer managed (one per stream)"
+
+
+def key_arn(index: int) -> str:
+    return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{index:08x}-12ab-34cd-56ef-1234567890ab"
 
 
 def stream_arn(index: int) -> str:
@@ -227,10 +246,17 @@ def synthesize(variant: str, streams: int, outdir: Path) -> Footprint:
     VARIANTS[variant](stack, streams)
     assembly = app.synth()
     artifact = assembly.get_stack_artifact(stack.artifact_id)
+    # From the assembly's manifest: jsii cannot hand ``artifact.messages`` entries to Python.
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    entry = manifest["artifacts"][stack.artifact_id]
+    metadata = dict(entry.get("metadata", {}))
+    if "additionalMetadataFile" in entry:  # newer assemblies keep it beside the template
+        metadata.update(json.loads((outdir / entry["additionalMetadataFile"]).read_text()))
     warnings = [
-        f"{message.id}: {message.entry.data}"
-        for message in artifact.messages
-        if str(message.level).lower().endswith("warning")
+        f"{path}: {entry['data']}"
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry["type"] == "aws:cdk:warning"
     ]
     return count(variant, streams, Path(artifact.template_full_path), warnings)
 
@@ -259,6 +285,117 @@ def asset_zip_bytes(directory: Path | None = None) -> tuple[int, int, int]:
     return len(buffer.getvalue()), sum(p.stat().st_size for p in files), len(files)
 
 
+@dataclass(frozen=True)
+class FleetRow:
+    """One stack of ``streams`` resources: did it synthesize, and what the role needs."""
+
+    keys: str  # "AWS managed" or "customer managed (one per stream)"
+    scope: str  # "per stream" or "stream_name_prefix"
+    streams: int
+    synthesized: bool
+    inline_chars: int  # the role's inline policies together (IAM allows 10,240)
+    managed_policies: int  # customer managed policies on the role (IAM allows 10)
+    largest_managed_chars: int  # IAM allows 6,144 each
+    iam_policy_resources: int
+    error: str
+
+
+def _fleet_stack(
+    streams: int, *, customer_keys: bool, prefix: str | None, outdir: Path | None = None
+) -> tuple[cdk.App, cdk.Stack, list[KinesisStreamEncryption]]:
+    app = cdk.App(outdir=str(outdir)) if outdir else cdk.App()
+    stack = cdk.Stack(
+        app,
+        f"Fleet{streams}",
+        env=cdk.Environment(account=ACCOUNT, region=REGION),
+        synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
+    )
+    made = [
+        KinesisStreamEncryption(
+            stack,
+            f"Enc{i:03d}",
+            stream=stream_arn(i),
+            key=key_arn(i) if customer_keys else None,
+            stream_name_prefix=prefix,
+        )
+        for i in range(streams)
+    ]
+    return app, stack, made
+
+
+def fleet(streams: int = FLEET) -> list[FleetRow]:
+    """200 imported streams in one stack, four ways; synthesis either passes the quota checks
+    or fails naming ``stream_name_prefix`` (a failed synthesis is a row, not an exception)."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="fleet-") as tmp:
+        for customer_keys in (False, True):
+            for prefix in (None, FLEET_PREFIX):
+                outdir = Path(tmp) / f"{customer_keys}-{prefix}"
+                app, stack, made = _fleet_stack(
+                    streams, customer_keys=customer_keys, prefix=prefix, outdir=outdir
+                )
+                sizes = made[0].provider.policy_sizes()
+                error = ""
+                try:
+                    assembly = app.synth()
+                    template = json.loads(
+                        Path(
+                            assembly.get_stack_artifact(stack.artifact_id).template_full_path
+                        ).read_text()
+                    )
+                    policies = sum(
+                        r["Type"] == "AWS::IAM::Policy" for r in template["Resources"].values()
+                    )
+                except RuntimeError as failure:
+                    error = str(failure).splitlines()[1].strip() if "\n" in str(failure) else ""
+                    error = error or str(failure)[:300]
+                    policies = 0
+                rows.append(
+                    FleetRow(
+                        keys="customer managed (one per stream)"
+                        if customer_keys
+                        else "AWS managed",
+                        scope="stream_name_prefix" if prefix else "per stream",
+                        streams=streams,
+                        synthesized=not error,
+                        inline_chars=sizes.inline,
+                        managed_policies=len(sizes.managed),
+                        largest_managed_chars=max(sizes.managed, default=0),
+                        iam_policy_resources=policies,
+                        error=error,
+                    )
+                )
+    return rows
+
+
+def capacity(limit: int = 120) -> dict[str, int]:
+    """How many resources the per-stream default fits on one role (inline quota), per key kind.
+
+    Counted from the construct's own synth-time estimate, the one its quota check uses."""
+    found = {}
+    for customer_keys in (False, True):
+        _app, _stack, made = _fleet_stack(limit, customer_keys=customer_keys, prefix=None)
+        provider = made[0].provider
+        resource_policies = list(provider._resource_policies)
+        fits = 0
+        for count in range(1, limit + 1):
+            provider._resource_policies = resource_policies[:count]
+            if provider.policy_sizes().inline > ROLE_INLINE_POLICIES_LIMIT:
+                break
+            fits = count
+        provider._resource_policies = resource_policies
+        found["customer managed keys" if customer_keys else "AWS managed key"] = fits
+    return found
+
+
+def quotas() -> dict[str, int]:
+    return {
+        "role inline chars": ROLE_INLINE_POLICIES_LIMIT,
+        "managed policy chars": MANAGED_POLICY_LIMIT,
+        "managed policies per role": MANAGED_POLICIES_PER_ROLE,
+    }
+
+
 def measure(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     """Every variant at every size, plus our asset's size and the fixed/per-stream split."""
     rows: list[Footprint] = []
@@ -271,6 +408,9 @@ def measure(sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
         "rows": rows,
         "linear": {variant: linear_split(rows, variant) for variant in VARIANTS},
         "asset": {"zipped_kb": zipped / 1024, "unzipped_kb": unzipped / 1024, "files": files},
+        "fleet": fleet(),
+        "capacity": capacity(),
+        "quotas": quotas(),
     }
 
 
@@ -294,3 +434,6 @@ if __name__ == "__main__":
     for row in result["rows"]:
         print(row)
     print(result["linear"], result["asset"])
+    for fleet_row in result["fleet"]:
+        print(fleet_row)
+    print("per-stream capacity of one stack:", result["capacity"], "quotas:", result["quotas"])

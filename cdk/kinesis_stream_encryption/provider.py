@@ -1,23 +1,27 @@
 """The Lambda that serves ``Custom::KinesisStreamEncryption``, with its role and log group.
 
 One provider per stack serves any number of resources (see ``KinesisStreamEncryptionProvider.of``);
-each resource adds only the IAM it needs (its stream in a policy of its own, its key through
-``grant_key``), so the role never holds ``Resource: "*"`` for Kinesis. The same class backs the
-plain-CloudFormation provider stack, whose role is scoped by a stream-name prefix instead.
+each resource adds only the IAM it needs (its stream and its key, for that stream, in a policy of
+its own), so the role never holds ``Resource: "*"`` for Kinesis or KMS. IAM's quotas are checked
+at synth; past them ``stream_name_prefix`` grants by prefix instead. The same class backs the
+plain-CloudFormation provider stack (``grant_stream``/``grant_key`` on a prefix pattern).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from aws_cdk import Annotations, Duration, Stack
+import jsii
+from aws_cdk import Annotations, ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
-from constructs import Construct
+from constructs import Construct, IValidation
 
 #: Powertools for AWS Lambda (Python) version pinned in uv.lock; the layer must match it.
 POWERTOOLS_VERSION = "3.37.0"
@@ -45,6 +49,12 @@ STREAM_ACTIONS = (
 
 #: IAM quota: all inline policies of one role together, in non-whitespace characters.
 ROLE_INLINE_POLICIES_LIMIT = 10_240
+#: IAM quota: one customer managed policy, in non-whitespace characters.
+MANAGED_POLICY_LIMIT = 6_144
+#: IAM quota: managed policies attached to one role (the default; it can be raised to 20).
+MANAGED_POLICIES_PER_ROLE = 10
+#: The warning comes at this share of the inline quota, before synthesis has to fail.
+_WARN_SHARE = 0.8
 
 #: Left out of the Lambda asset: bytecode caches would change its hash on every test run.
 ASSET_EXCLUDE = (
@@ -73,11 +83,31 @@ def lambda_code_dir() -> Path:
     raise FileNotFoundError(f"Lambda source directory not found (looked in {searched})")
 
 
+class PolicySizes(NamedTuple):
+    """IAM characters the provider role needs, as computed at synth (see ``policy_sizes``).
+
+    (A NamedTuple, not a dataclass: this module is also loaded stand-alone from a wheel layout.)
+    """
+
+    inline: int  # all inline policies of the role together
+    managed: tuple[int, ...]  # each customer managed policy attached to it
+
+
 class KinesisStreamEncryptionProvider(Construct):
     """The function, role and log group behind ``Custom::KinesisStreamEncryption``.
 
     Use ``KinesisStreamEncryptionProvider.of(scope)`` to share one per stack; instantiate it
     directly only for a stand-alone provider (e.g. one exported for plain CloudFormation).
+
+    :param tracing: Lambda active tracing plus the Powertools Tracer (X-Ray SDK) in the function,
+        and the ``xray:*`` write permissions (which take no resource scope). Off by default: the
+        SDK is then never imported (a third of the cold start), and it reaches end of support on
+        2027-02-25.
+    :param stream_name_prefix: for fleets: grant the Kinesis actions once on the account's streams
+        whose names start with this prefix (any region), and the customer managed keys' KMS
+        statements in managed policies of at most 6,144 characters, instead of one policy per
+        resource. Per-stream policies are the default; synthesis fails and names this option when
+        they would not fit the role's 10,240-character inline quota.
     """
 
     def __init__(
@@ -87,12 +117,26 @@ class KinesisStreamEncryptionProvider(Construct):
         *,
         powertools_layer: lambda_.ILayerVersion | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        tracing: bool = False,
+        stream_name_prefix: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if stream_name_prefix is not None and not re.fullmatch(
+            r"[a-zA-Z0-9_.-]{1,127}", stream_name_prefix
+        ):
+            raise ValueError(
+                f"stream_name_prefix {stream_name_prefix!r} must be 1-127 stream-name characters "
+                "(a-z, A-Z, 0-9, '_', '.', '-'); an empty prefix would grant every stream"
+            )
         self._powertools_layer_override = powertools_layer
+        self.tracing = tracing
+        self.stream_name_prefix = stream_name_prefix
         self._resource_policies: list[iam.Policy] = []
         self._warned_policy_size = False
-        self._key_statements_granted: set[str] = set()
+        self._key_grants: dict[str, iam.Grant] = {}
+        self._shared_kms: dict[str, list[iam.PolicyStatement]] = {}
+        self.key_policies: list[iam.ManagedPolicy] = []
+        self._prefix_policy: iam.Policy | None = None
 
         # A role of our own rather than AWSLambdaBasicExecutionRole: logs are granted on this
         # function's log group only, and every other statement is added per resource.
@@ -124,12 +168,15 @@ class KinesisStreamEncryptionProvider(Construct):
             memory_size=256,
             role=self.role,
             log_group=self.log_group,
-            tracing=lambda_.Tracing.ACTIVE,
+            # Active tracing adds xray:PutTraceSegments/PutTelemetryRecords on "*" to the role.
+            tracing=lambda_.Tracing.ACTIVE if tracing else None,
             layers=[self.powertools_layer],
             environment={
                 "POWERTOOLS_SERVICE_NAME": "kinesis-stream-encryption",
                 "POWERTOOLS_METRICS_NAMESPACE": "KinesisStreamEncryption",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                # The handler imports the X-Ray SDK only when this says tracing is on.
+                "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
             },
             # CloudFormation invokes asynchronously, and so does the hand-over. A crashed
             # invocation is retried (the handler is idempotent); an event older than the
@@ -152,6 +199,7 @@ class KinesisStreamEncryptionProvider(Construct):
                 )
             ],
         )
+        self.node.add_validation(_QuotaCheck(self))
 
     @classmethod
     def of(
@@ -159,12 +207,23 @@ class KinesisStreamEncryptionProvider(Construct):
         scope: Construct,
         *,
         powertools_layer: lambda_.ILayerVersion | None = None,
+        tracing: bool = False,
+        stream_name_prefix: str | None = None,
     ) -> KinesisStreamEncryptionProvider:
-        """Find or create the stack's single provider (like ``lambda.SingletonFunction``)."""
+        """Find or create the stack's single provider (like ``lambda.SingletonFunction``).
+
+        Every resource of a stack shares it, so every resource must ask for the same options.
+        """
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(PROVIDER_ID)
         if existing is None:
-            return cls(stack, PROVIDER_ID, powertools_layer=powertools_layer)
+            return cls(
+                stack,
+                PROVIDER_ID,
+                powertools_layer=powertools_layer,
+                tracing=tracing,
+                stream_name_prefix=stream_name_prefix,
+            )
         if not isinstance(existing, cls):
             raise ValueError(
                 f"construct id {PROVIDER_ID!r} in stack {stack.stack_name!r} is taken by "
@@ -178,6 +237,16 @@ class KinesisStreamEncryptionProvider(Construct):
                 "the stack's shared KinesisStreamEncryption provider already exists with another "
                 "Powertools layer; pass the same powertools_layer to every resource in a stack"
             )
+        for option, wanted, present in (
+            ("tracing", tracing, existing.tracing),
+            ("stream_name_prefix", stream_name_prefix, existing.stream_name_prefix),
+        ):
+            if wanted != present:
+                raise ValueError(
+                    f"the stack's shared KinesisStreamEncryption provider already exists with "
+                    f"{option}={present!r}; pass the same {option} to every resource in a stack "
+                    f"(got {wanted!r})"
+                )
         return existing
 
     @property
@@ -190,39 +259,90 @@ class KinesisStreamEncryptionProvider(Construct):
         """The function's own timeout (the default ServiceTimeout sits a little above it)."""
         return FUNCTION_TIMEOUT
 
+    @property
+    def prefix_stream_arn(self) -> str | None:
+        """With ``stream_name_prefix``: the stream ARN pattern the role may manage."""
+        if self.stream_name_prefix is None:
+            return None
+        return Stack.of(self).format_arn(
+            service="kinesis",
+            region="*",
+            resource="stream",
+            resource_name=f"{self.stream_name_prefix}*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    def prefix_policy(self) -> iam.Policy:
+        """With ``stream_name_prefix``: the one policy holding the Kinesis actions on the pattern.
+
+        It never changes when a resource is added or removed, so a removed resource's Delete
+        (which CloudFormation runs in the cleanup phase, after every policy update) still has it.
+        """
+        pattern = self.prefix_stream_arn
+        if pattern is None or self.stream_name_prefix is None:
+            raise ValueError("prefix_policy needs stream_name_prefix")
+        if self._prefix_policy is None:
+            # Named after the prefix: a new prefix is a new policy, and the old one stays until
+            # the cleanup phase, where the Deletes of resources removed with it run first.
+            digest = hashlib.sha256(self.stream_name_prefix.encode()).hexdigest()[:8]
+            self._prefix_policy = iam.Policy(
+                self,
+                f"PrefixStreamsPolicy{digest}",
+                roles=[self.role],
+                statements=stream_statements(pattern),
+            )
+        return self._prefix_policy
+
     def add_resource_policy(self, policy: iam.Policy) -> None:
-        """Record a resource's own policy on the role; warn once the role's quota is in reach.
+        """Record a resource's own policy on the role; warn once the role's quota is near.
 
         Every resource's policy is inline on the one shared role, and IAM caps a role's inline
-        policies at 10,240 characters together: roughly 15 resources with customer managed keys,
-        or about 40 with the default key. The estimate is rough (intrinsics are sized as
-        typical ARNs) and errs high.
+        policies at 10,240 characters together. The warning comes at 80 %; past 100 % synthesis
+        fails (``_QuotaCheck``) and names ``stream_name_prefix``.
         """
         self._resource_policies.append(policy)
         if self._warned_policy_size:
             return
-        stack = Stack.of(self)
-        documents = [p.document for p in self._resource_policies] + [
-            self.invoke_self_policy.document
-        ]
-        default_policy = self.role.node.try_find_child("DefaultPolicy")
-        if isinstance(default_policy, iam.Policy):
-            documents.append(default_policy.document)
-        total = sum(estimated_policy_chars(stack.resolve(d.to_json())) for d in documents)
-        if total > ROLE_INLINE_POLICIES_LIMIT:
+        total = self.policy_sizes().inline
+        if total > _WARN_SHARE * ROLE_INLINE_POLICIES_LIMIT:
             self._warned_policy_size = True
+            stack = Stack.of(self)
             Annotations.of(self).add_warning_v2(
                 "kinesis-stream-encryption:rolePolicySize",
                 f"The {len(self._resource_policies)} KinesisStreamEncryption resources of stack "
                 f"{stack.stack_name} need about {total} characters of inline IAM policy on the "
-                f"shared provider role; IAM allows {ROLE_INLINE_POLICIES_LIMIT}. Spread them over "
-                "more stacks (each stack has its own provider).",
+                f"shared provider role; IAM allows {ROLE_INLINE_POLICIES_LIMIT}. Past that, "
+                "synthesis fails: pass stream_name_prefix= (one grant on the streams whose names "
+                "start with it) or spread the resources over more stacks.",
             )
 
-    def grant_stream(self, stream_arn: str) -> None:
-        """Add ``stream_statements`` to the role's default policy (for a stand-alone provider)."""
-        for statement in stream_statements(stream_arn):
-            self.role.add_to_principal_policy(statement)
+    def policy_sizes(self) -> PolicySizes:
+        """Characters IAM will count on the role: inline policies together, each managed one.
+
+        Intrinsics are sized as ARNs (``estimated_policy_chars``), so the figure errs high.
+        """
+        stack = Stack.of(self)
+        inline_documents = [p.document for p in self._resource_policies]
+        inline_documents.append(self.invoke_self_policy.document)
+        if self._prefix_policy is not None:
+            inline_documents.append(self._prefix_policy.document)
+        default_policy = self.role.node.try_find_child("DefaultPolicy")
+        if isinstance(default_policy, iam.Policy):
+            inline_documents.append(default_policy.document)
+        inline = sum(estimated_policy_chars(stack.resolve(d.to_json())) for d in inline_documents)
+        managed = tuple(
+            estimated_policy_chars(stack.resolve(p.document.to_json())) for p in self.key_policies
+        )
+        return PolicySizes(inline, managed)
+
+    def grant_stream(self, stream_arn: str) -> iam.Grant:
+        """Grant ``STREAM_ACTIONS`` on a stream ARN (or pattern) in the role's default policy.
+
+        For a stand-alone provider, whose streams are not resources of its own stack.
+        """
+        return iam.Grant.add_to_principal(
+            grantee=self.role, actions=list(STREAM_ACTIONS), resource_arns=[stream_arn]
+        )
 
     def grant_key(
         self,
@@ -231,25 +351,119 @@ class KinesisStreamEncryptionProvider(Construct):
         region: str,
         alias_name: str | None = None,
         stream_arn_pattern: str | None = None,
-    ) -> None:
-        """Add ``key_statements`` to the role's default policy.
+    ) -> iam.Grant:
+        """Grant ``key_statements`` in the role's default policy (for a stand-alone provider).
 
-        Key permissions are needed only to start encryption, never to stop it, so they can live
-        in the default policy (which the function depends on, and which CDK splits into
-        overflow managed policies when it grows). Identical statements, e.g. one key used for
-        several streams, are added once.
+        Identical statements are added once; the returned grant covers the GenerateDataKey
+        statement (the one Kinesis uses on the role's behalf).
         """
         stack = Stack.of(self)
+        grants = []
         for statement in key_statements(
             key_resource,
             region=region,
+            url_suffix=stack.url_suffix,
             alias_name=alias_name,
-            stream_arn_pattern=stream_arn_pattern,
+            stream_arn=stream_arn_pattern,
         ):
             rendered = json.dumps(stack.resolve(statement.to_json()), sort_keys=True, default=str)
-            if rendered not in self._key_statements_granted:
-                self._key_statements_granted.add(rendered)
-                self.role.add_to_principal_policy(statement)
+            if rendered not in self._key_grants:  # the same grant again: return the first one
+                self._key_grants[rendered] = iam.Grant.add_to_principal(
+                    grantee=self.role,
+                    actions=list(statement.actions),
+                    resource_arns=list(statement.resources),
+                    conditions=statement.conditions or None,
+                )
+            grants.append(self._key_grants[rendered])
+        return grants[-1]
+
+    def grant_key_for_prefix(
+        self, key_resource: str, *, region: str, alias_name: str | None = None
+    ) -> None:
+        """With ``stream_name_prefix``: add a key to the shared KMS statements.
+
+        One DescribeKey and one GenerateDataKey statement per (region, alias) hold every key's
+        ARN, in customer managed policies of at most 6,144 characters (a new one is started
+        when the next key ARN would not fit). Key permissions are needed only to start
+        encryption, never by a Delete, so they may move between these policies freely.
+        """
+        pattern = self.prefix_stream_arn
+        if pattern is None:
+            raise ValueError("grant_key_for_prefix needs stream_name_prefix")
+        stack = Stack.of(self)
+        rendered_key = json.dumps(stack.resolve(key_resource), default=str)
+        group = f"{json.dumps(stack.resolve(region), default=str)}|{alias_name}"
+        for index, _policy in enumerate(self.key_policies):
+            statements = self._shared_kms.get(f"{index}|{group}")
+            if statements is not None and rendered_key in json.dumps(
+                stack.resolve([list(s.resources) for s in statements]), default=str
+            ):
+                return  # this key is granted already
+        arn_chars = estimated_policy_chars(stack.resolve(key_resource)) + 3  # quotes and comma
+        index = len(self.key_policies) - 1
+        statements = self._shared_kms.get(f"{index}|{group}") if index >= 0 else None
+        if index >= 0:
+            used = estimated_policy_chars(
+                stack.resolve(self.key_policies[index].document.to_json())
+            )
+            needed = 2 * arn_chars if statements is not None else _NEW_KEY_STATEMENTS_CHARS
+            if used + needed > MANAGED_POLICY_LIMIT:
+                index, statements = -1, None
+        if index < 0:
+            index = len(self.key_policies)
+            self.key_policies.append(
+                iam.ManagedPolicy(self, f"KeyPolicy{index + 1}", roles=[self.role])
+            )
+        if statements is None:
+            statements = key_statements(
+                key_resource,
+                region=region,
+                url_suffix=stack.url_suffix,
+                alias_name=alias_name,
+                stream_arn=pattern,
+            )
+            self.key_policies[index].add_statements(*statements)
+            self._shared_kms[f"{index}|{group}"] = statements
+            return
+        for statement in statements:
+            statement.add_resources(key_resource)
+
+
+#: Room kept for a new pair of KMS statements (conditions included) in a managed policy.
+_NEW_KEY_STATEMENTS_CHARS = 900
+
+
+@jsii.implements(IValidation)
+class _QuotaCheck:
+    """Fails synthesis when the role's IAM would not fit IAM's quotas (before any deploy)."""
+
+    def __init__(self, provider: KinesisStreamEncryptionProvider) -> None:
+        self._provider = provider
+
+    def validate(self) -> list[str]:
+        sizes = self._provider.policy_sizes()
+        errors: list[str] = []
+        if sizes.inline > ROLE_INLINE_POLICIES_LIMIT:
+            errors.append(
+                f"The KinesisStreamEncryption provider role needs about {sizes.inline} characters "
+                f"of inline IAM policy; IAM allows {ROLE_INLINE_POLICIES_LIMIT} per role. Pass "
+                "stream_name_prefix= to every KinesisStreamEncryption of the stack (one grant on "
+                "the streams whose names start with it, keys in managed policies), or spread the "
+                "resources over more stacks."
+            )
+        for index, size in enumerate(sizes.managed, start=1):
+            if size > MANAGED_POLICY_LIMIT:
+                errors.append(
+                    f"KeyPolicy{index} needs about {size} characters; IAM allows "
+                    f"{MANAGED_POLICY_LIMIT} per managed policy."
+                )
+        if len(sizes.managed) > MANAGED_POLICIES_PER_ROLE:
+            errors.append(
+                f"The provider role needs {len(sizes.managed)} managed policies for its keys; IAM "
+                f"allows {MANAGED_POLICIES_PER_ROLE} per role by default. Use fewer distinct keys "
+                "or spread the resources over more stacks."
+            )
+        return errors
 
 
 def stream_statements(stream_arn: str) -> list[iam.PolicyStatement]:
@@ -261,19 +475,20 @@ def key_statements(
     key_resource: str,
     *,
     region: str,
+    url_suffix: str,
     alias_name: str | None = None,
-    stream_arn_pattern: str | None = None,
+    stream_arn: str | None = None,
 ) -> list[iam.PolicyStatement]:
     """What Kinesis needs of a customer managed key when it enables SSE for the caller.
 
     ``key_resource`` is a key ARN or a ``key/*`` pattern; with ``alias_name`` the grant holds only
     for keys that carry that alias (``kms:ResourceAliases``, which matches however the request
     names the key, unlike ``kms:RequestAlias``). ``kms:GenerateDataKey`` is limited to requests
-    Kinesis makes in the stream's ``region`` (``kms:ViaService``): the function cannot use the
-    key directly, and Kinesis acts only on streams the role may start encryption on. A
-    ``stream_arn_pattern`` (the provider stack's prefix) adds the ``aws:kinesis:arn``
-    encryption context Kinesis sends on every KMS call. ``kms:DescribeKey`` returns metadata
-    only and stays unconditioned so the function can also describe the key itself.
+    Kinesis makes in the stream's ``region`` (``kms:ViaService`` = ``kinesis.<region>.<URL suffix
+    of the partition>``) for the stream itself: ``stream_arn`` (an ARN, or a pattern with ``*``)
+    becomes the ``aws:kinesis:arn`` encryption context Kinesis sends on every KMS call.
+    ``kms:DescribeKey`` returns metadata only and stays unconditioned (but for the alias) so the
+    function can also describe the key itself.
     """
     alias_condition: dict[str, dict[str, str]] = (
         {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias_name}}
@@ -281,13 +496,18 @@ def key_statements(
         else {}
     )
     generate_conditions: dict[str, dict[str, str]] = {
-        "StringEquals": {"kms:ViaService": f"kinesis.{region}.amazonaws.com"},
+        "StringEquals": {"kms:ViaService": f"kinesis.{region}.{url_suffix}"},
         **alias_condition,
     }
-    if stream_arn_pattern is not None:
-        generate_conditions["StringLike"] = {
-            "kms:EncryptionContext:aws:kinesis:arn": stream_arn_pattern
-        }
+    if stream_arn is not None:
+        context = {"kms:EncryptionContext:aws:kinesis:arn": stream_arn}
+        if "*" in stream_arn:
+            generate_conditions["StringLike"] = context
+        else:
+            generate_conditions["StringEquals"] = {
+                **generate_conditions["StringEquals"],
+                **context,
+            }
     return [
         iam.PolicyStatement(
             actions=["kms:DescribeKey"],
@@ -302,7 +522,14 @@ def key_statements(
     ]
 
 
-_PSEUDO_PARAMETER_LENGTHS = {"AWS::Partition": 3, "AWS::AccountId": 12, "AWS::Region": 14}
+# The longest value each can take (aws-us-gov, us-isof-south-1, amazonaws.com.cn): a test holds
+# these to botocore's partition data.
+PSEUDO_PARAMETER_LENGTHS = {
+    "AWS::Partition": 10,
+    "AWS::AccountId": 12,
+    "AWS::Region": 15,
+    "AWS::URLSuffix": 16,
+}
 _UNKNOWN_VALUE_LENGTH = 100  # a GetAtt, parameter or Fn::Select: size it like an ARN
 
 
@@ -319,7 +546,7 @@ def estimated_policy_chars(document: Any) -> int:
                     separator, parts = argument
                     return str(separator).join(str(flatten(p)) for p in parts)
                 if name == "Ref":
-                    return "x" * _PSEUDO_PARAMETER_LENGTHS.get(argument, _UNKNOWN_VALUE_LENGTH)
+                    return "x" * PSEUDO_PARAMETER_LENGTHS.get(argument, _UNKNOWN_VALUE_LENGTH)
                 if name.startswith("Fn::"):
                     return "x" * _UNKNOWN_VALUE_LENGTH
             return {k: flatten(v) for k, v in value.items()}

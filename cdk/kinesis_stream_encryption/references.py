@@ -17,10 +17,16 @@ from aws_cdk import Token, Tokenization
 #: The AWS managed key Kinesis uses when no key is named; needs no IAM from the caller.
 DEFAULT_KINESIS_KEY_ALIAS = "alias/aws/kinesis"
 
-_STREAM_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
+# The same rules as the Lambda's ``stream_encryption/identifiers.py`` (a test holds the two copies
+# to the same cases): what the construct accepts at synth, the function accepts at deploy.
+PARTITION_PATTERN = r"aws(?:-[a-z]+)*"
+REGION_PATTERN = r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}"
+ACCOUNT_PATTERN = r"\d{12}"
+STREAM_NAME_PATTERN = r"[a-zA-Z0-9_.-]{1,128}"
+_STREAM_NAME = re.compile(STREAM_NAME_PATTERN)
 _STREAM_ARN = re.compile(
-    r"arn:(?P<partition>aws[a-zA-Z-]*):kinesis:(?P<region>[a-z0-9-]+):(?P<account>\d{12})"
-    r":stream/(?P<name>[a-zA-Z0-9_.-]{1,128})"
+    rf"arn:(?P<partition>{PARTITION_PATTERN}):kinesis:(?P<region>{REGION_PATTERN})"
+    rf":(?P<account>{ACCOUNT_PATTERN}):stream/(?P<name>{STREAM_NAME_PATTERN})"
 )
 # Key ids: a UUID, or a multi-Region key id (mrk- followed by 32 hex digits).
 _KEY_ID = re.compile(
@@ -29,8 +35,8 @@ _KEY_ID = re.compile(
 )
 _ALIAS_NAME = re.compile(r"alias/[a-zA-Z0-9/_-]{1,250}")
 _KMS_ARN = re.compile(
-    r"arn:(?P<partition>aws[a-zA-Z-]*):kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12})"
-    r":(?P<resource>key/.+|alias/.+)"
+    rf"arn:(?P<partition>{PARTITION_PATTERN}):kms:(?P<region>{REGION_PATTERN})"
+    rf":(?P<account>{ACCOUNT_PATTERN}):(?P<resource>key/.+|alias/.+)"
 )
 
 
@@ -38,6 +44,19 @@ def _is_whole_token(value: str) -> bool:
     """True when the string is exactly one unresolved token (a Ref, GetAtt, parameter...)."""
     fragments = Tokenization.reverse_string(value)
     return fragments.length == 1 and fragments.first_token is not None
+
+
+@dataclass(frozen=True)
+class StreamName:
+    """A stream given by name, in the stack's own account and region.
+
+    A literal string needs no wrapper (``"orders"`` is a name, ``"arn:..."`` an ARN). A token -- a
+    ``CfnParameter``, an ``Fn.import_value`` -- cannot be told apart by looking at it, so say what
+    it holds: ``StreamName(parameter.value_as_string)`` for a name, and
+    ``kinesis.Stream.from_stream_arn(scope, id, token)`` for an ARN.
+    """
+
+    name: str
 
 
 class StreamForm(Enum):
@@ -55,34 +74,110 @@ class StreamReference:
     value: str
 
 
-def parse_stream(value: str) -> StreamReference:
+# How CDK encodes a token inside a string; what is left is the literal text.
+_TOKEN_MARKER = re.compile(r"\$\{Token\[[^\]]*\]\}")
+_STREAM_FORM_HELP = (
+    "a token can hold a name or an ARN, and the two are sent as different properties: pass "
+    "StreamName(token) for a name or kinesis.Stream.from_stream_arn(scope, id, token) for an ARN"
+)
+
+
+def parse_stream(value: str | StreamName) -> StreamReference:
     """Classify a stream string as an ARN or a name, validating literals.
 
-    A string made of one unresolved token is taken as an ARN (the preferred form; a token name can
-    be passed as ``kinesis.Stream.from_stream_arn(...)`` built with ``Stack.format_arn``). A
-    string with a literal ``arn:`` prefix is an ARN; anything else is a name.
+    A literal ``arn:`` prefix means an ARN (``Stack.format_arn`` output included); a string whose
+    literal parts are all stream-name characters is a name. A string that is one whole token is
+    refused with a clear error (see ``StreamName``) rather than guessed.
     """
-    if value.startswith("arn:") or _is_whole_token(value):
+    if isinstance(value, StreamName):
+        name = value.name
+        if not Token.is_unresolved(name) and _STREAM_NAME.fullmatch(name) is None:
+            raise ValueError(f"StreamName({name!r}): not a valid stream name ({_NAME_RULE})")
+        return StreamReference(StreamForm.NAME, name)
+    if value.startswith("arn:"):
         if not Token.is_unresolved(value) and _STREAM_ARN.fullmatch(value) is None:
             raise ValueError(
                 f"stream {value!r} is not a Kinesis stream ARN "
                 "(arn:<partition>:kinesis:<region>:<account>:stream/<name>)"
             )
         return StreamReference(StreamForm.ARN, value)
-    if not Token.is_unresolved(value) and _STREAM_NAME.fullmatch(value) is None:
+    if _is_whole_token(value):
+        raise ValueError(f"stream {value!r} is a token: {_STREAM_FORM_HELP}")
+    if Token.is_unresolved(value):
+        literal_text = _TOKEN_MARKER.sub("", value)
+        if re.fullmatch(r"[a-zA-Z0-9_.-]*", literal_text) is None:
+            raise ValueError(
+                f"stream {value!r} mixes tokens and text that is not a name; " + _STREAM_FORM_HELP
+            )
+        return StreamReference(StreamForm.NAME, value)
+    if _STREAM_NAME.fullmatch(value) is None:
         raise ValueError(
-            f"stream {value!r} is neither a stream ARN nor a valid stream name "
-            "(1-128 characters from a-z, A-Z, 0-9, '_', '.', '-')"
+            f"stream {value!r} is neither a stream ARN nor a valid stream name ({_NAME_RULE})"
         )
     return StreamReference(StreamForm.NAME, value)
 
 
-def stream_arn_parts(value: str) -> tuple[str, str] | None:
-    """Return (region, account) of a literal stream ARN, or None for tokens."""
-    match = _STREAM_ARN.fullmatch(value)
-    if match is None:
+_NAME_RULE = "1-128 characters from a-z, A-Z, 0-9, '_', '.', '-'"
+
+
+@dataclass(frozen=True)
+class StreamLocation:
+    """What synthesis can know about which stream a resource targets, to find two resources on
+    one stream. ``None`` is "not known at synth" (a token); ``token`` identifies a stream known
+    only by a token (or, for a stream of this app, by its construct path)."""
+
+    name: str | None = None
+    account: str | None = None
+    region: str | None = None
+    token: str | None = None
+
+    def may_be_same(self, other: StreamLocation) -> bool:
+        """True when both may name one stream (unknown parts count as possibly equal)."""
+        if self.token is not None or other.token is not None:
+            return self.token == other.token
+        if self.name is None or other.name is None or self.name != other.name:
+            return False
+        return _compatible(self.account, other.account) and _compatible(self.region, other.region)
+
+    def is_certainly_same(self, other: StreamLocation) -> bool:
+        """True when both certainly name one stream."""
+        if self.token is not None:
+            return self.token == other.token
+        return (
+            self.name is not None
+            and self.account is not None
+            and self.region is not None
+            and (self.name, self.account, self.region) == (other.name, other.account, other.region)
+        )
+
+
+def _compatible(left: str | None, right: str | None) -> bool:
+    return left is None or right is None or left == right
+
+
+def literal_or_none(value: str | None) -> str | None:
+    """The value when it is a literal, else None (unknown at synth)."""
+    if value is None or Token.is_unresolved(value):
         return None
-    return match["region"], match["account"]
+    return value
+
+
+def arn_location(arn: str) -> StreamLocation | None:
+    """Name, account and region of a stream ARN whose parts may be tokens (``format_arn``).
+
+    None when the ARN's shape cannot be read (one whole token, or no ``stream/`` resource).
+    """
+    if not arn.startswith("arn:"):
+        return None
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or not parts[5].startswith("stream/"):
+        return None
+    name = parts[5].removeprefix("stream/")
+    if Token.is_unresolved(name):
+        return None
+    return StreamLocation(
+        name=name, account=literal_or_none(parts[4]), region=literal_or_none(parts[3])
+    )
 
 
 class KeyForm(Enum):

@@ -38,7 +38,7 @@ STREAM_NAME = "payments"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 KEY_ID = "0987dcba-09fe-87dc-65ba-ab0987654321"
 ALIAS_NAME = "alias/payments"
-ALIAS_ARN = "arn:aws:kms:eu-west-1:210987654321:alias/team/stream-key"
+ALIAS_ARN = "arn:aws:kms:us-east-1:210987654321:alias/team/stream-key"
 ALIASED_STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/aliased"
 OWN_ALIAS = "alias/orders"
 IMPORTED_ALIAS = "alias/imported"
@@ -53,6 +53,7 @@ class Scenarios:
     three: cdk.Stack  # ARN + IKey, name + alias, imported IStream + key ARN (RETAIN)
     three_constructs: dict[str, KinesisStreamEncryption]
     default_key: cdk.Stack  # no key, explicit alias/aws/kinesis, overridden layer
+    # (every resource of the app on a stream of its own: two on one stream draw a warning)
     other_keys: cdk.Stack  # alias ARN, key id, 30-min ServiceTimeout, alias constructs
     owned: cdk.Stack  # kinesis.Stream of the same app: encrypted (warn) and unencrypted
     templates: dict[str, Template]
@@ -79,17 +80,19 @@ def scenarios() -> Scenarios:
 
     default_key = cdk.Stack(app, "DefaultKey")
     layer = lambda_.LayerVersion.from_layer_version_arn(default_key, "Layer", LAYER_ARN)
-    KinesisStreamEncryption(default_key, "NoKey", stream=STREAM_ARN, powertools_layer=layer)
     KinesisStreamEncryption(
-        default_key, "ExplicitDefault", stream=STREAM_NAME, key="alias/aws/kinesis"
+        default_key, "NoKey", stream=f"{STREAM_ARN}-default-key", powertools_layer=layer
+    )
+    KinesisStreamEncryption(
+        default_key, "ExplicitDefault", stream=f"{STREAM_NAME}-default-key", key="alias/aws/kinesis"
     )
 
     other_keys = cdk.Stack(app, "OtherKeys")
-    KinesisStreamEncryption(other_keys, "AliasArn", stream=STREAM_ARN, key=ALIAS_ARN)
+    KinesisStreamEncryption(other_keys, "AliasArn", stream=f"{STREAM_ARN}-alias-arn", key=ALIAS_ARN)
     KinesisStreamEncryption(
         other_keys,
         "KeyId",
-        stream=STREAM_NAME,
+        stream=f"{STREAM_NAME}-key-id",
         key=KEY_ID,
         service_timeout=cdk.Duration.minutes(30),
     )
@@ -101,7 +104,7 @@ def scenarios() -> Scenarios:
     KinesisStreamEncryption(
         other_keys,
         "ImportedAlias",
-        stream=ALIASED_STREAM_ARN,
+        stream=f"{ALIASED_STREAM_ARN}-imported",
         key=kms.Alias.from_alias_name(other_keys, "ImportedAliasRef", IMPORTED_ALIAS),
     )
 

@@ -1,12 +1,15 @@
-"""cfn-lint over every synthesized template and the plain-CloudFormation examples.
+"""cfn-lint over every synthesized template and every template a CloudFormation user touches.
 
-Errors fail (E3004 would be a circular dependency, e.g. the self-invoke permission); warnings are
-reported but allowed (CDK itself emits W3005 for a DependsOn already implied by a GetAtt).
+Synthesized templates: errors fail (E3004 would be a circular dependency, e.g. the self-invoke
+permission); warnings are allowed (CDK itself emits W3005 for a DependsOn already implied by a
+GetAtt). Templates users deploy or copy (examples/, dist/, the StackSets variant, the README's
+YAML snippets): no error and no warning at all.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +18,10 @@ from typing import Any
 
 import pytest
 
+from scripts import package as packaging
+
 from .conftest import REPO, ExampleApp, Scenarios
+from .dist_fixtures import build_dist, build_per_region_template
 
 pytestmark = pytest.mark.infra
 
@@ -73,3 +79,40 @@ def test_example_template_uses_the_exported_service_token() -> None:
     assert "ServiceTimeout:" in text
     for attribute in ("StreamARN", "StreamName", "KeyId", "EncryptionType"):
         assert f"!GetAtt StreamEncryption.{attribute}" in text
+
+
+def readme_yaml_snippets() -> list[str]:
+    """The README's ```yaml blocks (all of them are CloudFormation)."""
+    return re.findall(r"```yaml\n(.*?)```", (REPO / "README.md").read_text(), flags=re.DOTALL)
+
+
+def test_user_facing_templates_have_no_error_and_no_warning(tmp_path: Path) -> None:
+    snippets = readme_yaml_snippets()
+    assert snippets, "the README has no CloudFormation snippet"
+    paths = [
+        *sorted((REPO / "examples").glob("*.yaml")),
+        build_dist() / packaging.TEMPLATE_NAME,
+        build_per_region_template(),
+        *sorted((REPO / "dist").glob("*.yaml")),  # a `make package` of this checkout, if any
+    ]
+    for index, snippet in enumerate(snippets):
+        path = tmp_path / f"readme-snippet-{index}.yaml"
+        path.write_text(snippet)
+        paths.append(path)
+    matches = _lint(paths)
+    problems = [
+        f"{m['Filename']}:{m['Location']['Start']['LineNumber']}: {m['Rule']['Id']} {m['Message']}"
+        for m in matches
+        if m["Level"] in ("Error", "Warning")
+    ]
+    assert problems == []
+
+
+def test_readme_snippet_matches_the_example_file() -> None:
+    """Same removal behaviour in both: Delete, with UpdateReplacePolicy beside it (W3011)."""
+    example = (REPO / "examples" / "encrypt-existing-stream.yaml").read_text()
+    (snippet,) = [s for s in readme_yaml_snippets() if "Custom::KinesisStreamEncryption" in s]
+    for text in (snippet, example):
+        assert re.search(r"^    DeletionPolicy: Delete$", text, flags=re.MULTILINE)
+        assert re.search(r"^    UpdateReplacePolicy: Delete$", text, flags=re.MULTILINE)
+        assert "!ImportValue KinesisStreamEncryption-ServiceToken" in text

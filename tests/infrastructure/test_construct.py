@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from typing import Any
 
@@ -18,6 +19,7 @@ from kinesis_stream_encryption import (
     STREAM_ACTIONS,
     KinesisStreamEncryption,
     KinesisStreamEncryptionProvider,
+    lambda_code_dir,
     powertools_layer_parameter_name,
 )
 
@@ -39,20 +41,9 @@ from .conftest import (
     statements,
     statements_with_action_prefix,
 )
+from .synth_helpers import join_text, resources_of, warning_ids
 
 pytestmark = pytest.mark.infra
-
-
-def _join_text(value: Any) -> str:
-    """Render a Fn::Join of literals and Refs as text (``${AWS::Region}`` for a Ref)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        sep, parts = value["Fn::Join"]
-        return str(sep).join(_join_text(p) for p in parts)
-    if isinstance(value, dict) and "Ref" in value:
-        return "${" + value["Ref"] + "}"
-    return repr(value)
 
 
 def _custom_resources(s: Scenarios, stack: str) -> dict[str, Any]:
@@ -106,11 +97,12 @@ def test_function_configuration(scenarios: Scenarios) -> None:
     assert props["Handler"] == HANDLER == "handler.lambda_handler"
     assert props["Timeout"] == FUNCTION_TIMEOUT.to_seconds() == 300
     assert props["MemorySize"] == 256
-    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert "TracingConfig" not in props  # tracing is opt-in (test_tracing.py)
     assert props["Environment"]["Variables"] == {
         "POWERTOOLS_SERVICE_NAME": "kinesis-stream-encryption",
         "POWERTOOLS_METRICS_NAMESPACE": "KinesisStreamEncryption",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "POWERTOOLS_TRACE_DISABLED": "true",
     }
     (log_group_id,) = t.find_resources(
         "AWS::Logs::LogGroup", {"Properties": {"RetentionInDays": 30}}
@@ -149,11 +141,17 @@ def test_async_invocation_config(scenarios: Scenarios) -> None:
     )
 
 
-def test_handler_module_exports_lambda_handler() -> None:
-    handler = REPO / "lambda_src" / "handler.py"
-    if not handler.exists():
-        pytest.skip("lambda_src/handler.py not written yet")
-    assert re.search(r"^def lambda_handler\(", handler.read_text(), re.MULTILINE)
+def test_synthesized_handler_is_a_function_of_the_asset(scenarios: Scenarios) -> None:
+    """The Handler string names a callable in the bundled code, as Lambda will import it."""
+    (function,) = scenarios.templates["three"].find_resources("AWS::Lambda::Function").values()
+    module_name, _, attribute = function["Properties"]["Handler"].partition(".")
+    spec = importlib.util.spec_from_file_location(
+        f"asset_{module_name}", lambda_code_dir() / f"{module_name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert callable(getattr(module, attribute))
 
 
 # --- resource properties --------------------------------------------------------------------
@@ -247,7 +245,7 @@ def test_kinesis_actions_only_on_each_streams_arn(scenarios: Scenarios) -> None:
         assert sorted(as_list(statement["Action"])) == sorted(STREAM_ACTIONS)
         assert statement["Effect"] == "Allow"
         (resource,) = as_list(statement["Resource"])
-        resources.add(_join_text(resource))
+        resources.add(join_text(resource))
     assert resources == {
         STREAM_ARN,
         IMPORTED_STREAM_ARN,
@@ -280,17 +278,31 @@ def test_kms_scoped_to_the_ikey(scenarios: Scenarios) -> None:
     found = _kms_statements_on(t, {"Fn::GetAtt": [key_id, "Arn"]})
     assert set(found) == {"kms:DescribeKey", "kms:GenerateDataKey"}
     assert "Condition" not in found["kms:DescribeKey"]
-    # Only through Kinesis in the stream's region: the function cannot use the key itself.
-    assert found["kms:GenerateDataKey"]["Condition"] == {
-        "StringEquals": {"kms:ViaService": "kinesis.us-east-1.amazonaws.com"}
+    # Only through Kinesis in the stream's region (the partition's URL suffix), and only for
+    # this stream: the function cannot use the key itself, nor for another stream.
+    assert _generate_conditions(found) == {
+        "StringEquals": {
+            "kms:ViaService": "kinesis.us-east-1.${AWS::URLSuffix}",
+            "kms:EncryptionContext:aws:kinesis:arn": STREAM_ARN,
+        }
+    }
+
+
+def _generate_conditions(found: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        operator: {name: join_text(value) for name, value in pairs.items()}
+        for operator, pairs in found["kms:GenerateDataKey"]["Condition"].items()
     }
 
 
 def test_kms_scoped_to_a_key_arn_string(scenarios: Scenarios) -> None:
     found = _kms_statements_on(scenarios.templates["three"], KEY_ARN)
     assert set(found) == {"kms:DescribeKey", "kms:GenerateDataKey"}
-    assert found["kms:GenerateDataKey"]["Condition"] == {
-        "StringEquals": {"kms:ViaService": "kinesis.us-east-1.amazonaws.com"}
+    assert _generate_conditions(found) == {
+        "StringEquals": {
+            "kms:ViaService": "kinesis.us-east-1.${AWS::URLSuffix}",
+            "kms:EncryptionContext:aws:kinesis:arn": IMPORTED_STREAM_ARN,
+        }
     }
 
 
@@ -308,7 +320,7 @@ def test_kms_for_an_alias_name_needs_the_alias(scenarios: Scenarios) -> None:
     for statement in alias_statements:
         (resource,) = as_list(statement["Resource"])
         assert (
-            _join_text(resource)
+            join_text(resource)
             == "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"
         )
         assert statement["Condition"]["ForAnyValue:StringEquals"] == {
@@ -318,7 +330,7 @@ def test_kms_for_an_alias_name_needs_the_alias(scenarios: Scenarios) -> None:
 
 def test_kms_for_an_alias_arn_uses_its_account_and_region(scenarios: Scenarios) -> None:
     found = _kms_statements_on(
-        scenarios.templates["other_keys"], "arn:aws:kms:eu-west-1:210987654321:key/*"
+        scenarios.templates["other_keys"], "arn:aws:kms:us-east-1:210987654321:key/*"
     )
     assert set(found) == {"kms:DescribeKey", "kms:GenerateDataKey"}
     for statement in found.values():
@@ -330,7 +342,7 @@ def test_kms_for_an_alias_arn_uses_its_account_and_region(scenarios: Scenarios) 
 def test_kms_for_a_bare_key_id_builds_its_arn(scenarios: Scenarios) -> None:
     t = scenarios.templates["other_keys"]
     resources = {
-        _join_text(r)
+        join_text(r)
         for s in statements_with_action_prefix(t, "kms:")
         for r in as_list(s["Resource"])
     }
@@ -383,9 +395,13 @@ def test_each_resource_has_its_own_kinesis_policy(scenarios: Scenarios) -> None:
             if pid in policies and pid != default_id and "InvokeSelf" not in pid
         ]
         assert len(own) == 1
-        (statement,) = own[0]["Properties"]["PolicyDocument"]["Statement"]
+        (statement,) = [
+            s
+            for s in own[0]["Properties"]["PolicyDocument"]["Statement"]
+            if "kinesis:" in str(s["Action"])
+        ]
         assert sorted(as_list(statement["Action"])) == sorted(STREAM_ACTIONS)
-        streams.add(_join_text(statement["Resource"]))
+        streams.add(join_text(statement["Resource"]))
     assert len(streams) == 3
     assert all(pid not in function_depends for pid in policies if pid != default_id)
 
@@ -403,15 +419,23 @@ def test_kinesis_policy_is_replaced_when_the_stream_changes() -> None:
     assert _policy_logical_id(IMPORTED_STREAM_ARN, None) != first
 
 
-def test_one_key_for_many_streams_is_granted_once(fresh_stack: cdk.Stack) -> None:
-    for index in range(3):
-        construct = KinesisStreamEncryption(
+def test_one_key_for_many_streams_is_granted_per_stream(fresh_stack: cdk.Stack) -> None:
+    """Each resource's own policy lets Kinesis use the key for its stream only (the
+    ``aws:kinesis:arn`` context), and nothing about keys lands in the shared default policy."""
+    constructs = [
+        KinesisStreamEncryption(
             fresh_stack, f"E{index}", stream=f"{STREAM_ARN}-{index}", key=KEY_ARN
         )
-    default_policy = construct.provider.role.node.find_child("DefaultPolicy")
+        for index in range(3)
+    ]
+    default_policy = constructs[0].provider.role.node.find_child("DefaultPolicy")
     document = fresh_stack.resolve(default_policy.document.to_json())  # type: ignore[attr-defined]
-    kms = [s for s in document["Statement"] if str(s["Action"]).startswith("kms:")]
-    assert len(kms) == 2  # DescribeKey and GenerateDataKey, once each
+    assert not [s for s in document["Statement"] if "kms:" in str(s["Action"])]
+    for index, construct in enumerate(constructs):
+        own = fresh_stack.resolve(construct.policy.document.to_json())["Statement"]
+        (generate,) = [s for s in own if s["Action"] == "kms:GenerateDataKey"]
+        context = generate["Condition"]["StringEquals"]["kms:EncryptionContext:aws:kinesis:arn"]
+        assert context == f"{STREAM_ARN}-{index}"
 
 
 def test_role_policy_size_warning(fresh_stack: cdk.Stack) -> None:
@@ -439,9 +463,16 @@ def test_warning_for_a_stream_that_owns_its_encryption(scenarios: Scenarios) -> 
 
 
 @pytest.mark.parametrize("stack", ["three", "default_key", "other_keys"])
-def test_no_warnings_for_imported_streams(scenarios: Scenarios, stack: str) -> None:
+def test_only_the_unchecked_account_warning_for_imported_streams(
+    scenarios: Scenarios, stack: str
+) -> None:
+    """The stacks are environment-agnostic: a stream ARN's account cannot be checked against
+    theirs, and synthesis says so (nothing else: every stream is used once)."""
     stack_obj = getattr(scenarios, stack)
-    assert Annotations.from_stack(stack_obj).find_warning("*", Match.any_value()) == []
+    for construct in resources_of(stack_obj):
+        resource = _custom_resources(scenarios, stack)[logical_id(stack_obj, construct)]
+        expected = ["streamAccountUnchecked"] if "StreamARN" in resource["Properties"] else []
+        assert warning_ids(construct) == expected
     assert Annotations.from_stack(stack_obj).find_error("*", Match.any_value()) == []
 
 
@@ -461,7 +492,7 @@ def test_warning_for_a_stream_in_another_account_only() -> None:
 def test_key_named_without_arn_is_looked_up_in_the_streams_region(fresh_stack: cdk.Stack) -> None:
     construct = KinesisStreamEncryption(fresh_stack, "E", stream=STREAM_ARN, key=KEY_ID)
     resolved = fresh_stack.resolve(construct._key_arn(fresh_stack, KEY_ID))
-    assert _join_text(resolved) == (
+    assert join_text(resolved) == (
         f"arn:${{AWS::Partition}}:kms:us-east-1:${{AWS::AccountId}}:key/{KEY_ID}"
     )
 
@@ -499,12 +530,6 @@ def test_bad_stream_strings_fail_at_synth(fresh_stack: cdk.Stack, stream: str) -
 def test_bad_key_strings_fail_at_synth(fresh_stack: cdk.Stack, key: str) -> None:
     with pytest.raises(ValueError, match="key"):
         KinesisStreamEncryption(fresh_stack, "E", stream=STREAM_ARN, key=key)
-
-
-def test_token_stream_is_taken_as_an_arn(fresh_stack: cdk.Stack) -> None:
-    parameter = cdk.CfnParameter(fresh_stack, "StreamArn")
-    construct = KinesisStreamEncryption(fresh_stack, "E", stream=parameter.value_as_string)
-    assert fresh_stack.resolve(construct.stream_arn) == {"Ref": "StreamArn"}
 
 
 def test_second_provider_layer_conflict_is_an_error(fresh_stack: cdk.Stack) -> None:

@@ -89,12 +89,10 @@ def test_provider_stack_role_is_scoped_by_prefix(example_app: ExampleApp) -> Non
     generate = by_action["kms:GenerateDataKey"]
     assert [_text(r) for r in as_list(generate["Resource"])] == [any_key]
     assert _text(generate["Condition"]["StringEquals"]["kms:ViaService"]) == (
-        "kinesis.${AWS::Region}.amazonaws.com"
+        "kinesis.${AWS::Region}.${AWS::URLSuffix}"  # the partition's own suffix
     )
-    assert (
-        _text(generate["Condition"]["StringLike"]["kms:EncryptionContext:aws:kinesis:arn"])
-        == prefixed
-    )
+    context = generate["Condition"]["StringLike"]["kms:EncryptionContext:aws:kinesis:arn"]
+    assert [_text(c) for c in as_list(context)] == [prefixed]
     assert [_text(r) for r in as_list(by_action["kms:DescribeKey"]["Resource"])] == [any_key]
     assert "lambda:InvokeFunction" in by_action
 
@@ -123,7 +121,7 @@ def test_context_overrides_stream_and_prefix() -> None:
 def test_bad_prefix_is_rejected(prefix: str) -> None:
     module = load_example_app()
     with pytest.raises(ValueError, match="streamNamePrefix"):
-        module.KinesisStreamEncryptionProviderStack(cdk.App(), "P", stream_name_prefix=prefix)
+        module.ProviderScope(stream_name_prefixes=[prefix])
 
 
 def test_lambda_asset_holds_the_code_without_caches(example_app: ExampleApp) -> None:
