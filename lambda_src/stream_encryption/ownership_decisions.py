@@ -16,8 +16,10 @@ from .models.ownership import (
     KEY_TAG,
     PRIOR_NONE,
     PRIOR_UNKNOWN,
+    PROVIDER_TAG,
     Owner,
     OwnershipTags,
+    managed_by_tags,
     ownership_tags,
     prior_key_of,
 )
@@ -71,6 +73,7 @@ def decide_claim(
     *,
     managed_before: bool,
     my_account: str,
+    provider: str | None = None,
 ) -> ClaimStep:
     """What to do with the stream's ownership before encrypting it.
 
@@ -82,14 +85,14 @@ def decide_claim(
         prior = (
             PRIOR_UNKNOWN if managed_before else prior_key_of(state.encryption_type, state.key_id)
         )
-        return Record(ownership_tags(me, prior, wanted_key))
+        return Record(ownership_tags(me, prior, wanted_key, provider))
     if owner == me:
-        return Proceed(_key_update(tags, wanted_key))
+        return Proceed(_refreshed(tags, wanted_key, provider))
     if owner.same_stack(me):
         return _take_over(
             tags,
             me,
-            wanted_key,
+            (wanted_key, provider),
             f"Taking over stream {state.arn} from {owner.describe()}: the same stack, so the "
             "resource was renamed (CloudFormation creates the new one before deleting the old).",
         )
@@ -112,7 +115,13 @@ def decide_claim(
 
 
 def decide_after_asking(
-    tags: OwnershipTags, me: Owner, state: StreamState, wanted_key: str, *, owner_exists: bool
+    tags: OwnershipTags,
+    me: Owner,
+    state: StreamState,
+    wanted_key: str,
+    *,
+    owner_exists: bool,
+    provider: str | None = None,
 ) -> TakeOver | Refuse:
     """The recorded owner is of another stack; CloudFormation said whether it still exists."""
     owner = tags.owner
@@ -122,22 +131,23 @@ def decide_after_asking(
     return _take_over(
         tags,
         me,
-        wanted_key,
+        (wanted_key, provider),
         f"Taking over stream {state.arn} from {owner.describe()}: CloudFormation says that "
         "resource no longer exists (its stack was deleted, or it was retained or removed).",
     )
 
 
-def _take_over(tags: OwnershipTags, me: Owner, wanted_key: str, warning: str) -> TakeOver:
+def _take_over(
+    tags: OwnershipTags, me: Owner, managed_by: tuple[str, str | None], warning: str
+) -> TakeOver:
     prior = tags.prior_key or PRIOR_UNKNOWN  # what was there before the first owner stays
-    return TakeOver(ownership_tags(me, prior, wanted_key), warning)
+    return TakeOver(ownership_tags(me, prior, *managed_by), warning)
 
 
-def _key_update(tags: OwnershipTags, wanted_key: str) -> dict[str, str]:
-    wanted = ownership_tags(Owner("", ""), PRIOR_NONE, wanted_key)
-    if KEY_TAG in wanted and wanted[KEY_TAG] != tags.key:
-        return {KEY_TAG: wanted[KEY_TAG]}
-    return {}
+def _refreshed(tags: OwnershipTags, wanted_key: str, provider: str | None) -> dict[str, str]:
+    """The key and provider tags that differ from what the stream carries (an owner's Update)."""
+    current = {KEY_TAG: tags.key, PROVIDER_TAG: tags.provider}
+    return {k: v for k, v in managed_by_tags(wanted_key, provider).items() if current[k] != v}
 
 
 def _owned_elsewhere(state: StreamState, owner: Owner, why: str) -> str:

@@ -41,12 +41,15 @@ def test_create_writes_the_tags_and_delete_gives_back_the_prior_key(
     event = with_properties(load_event("create-by-arn"), KeyId=ours)
     body = single_response(receiver, invoke(event))
     assert body["Status"] == "SUCCESS", body["Reason"]
-    assert ownership_tags(kinesis) == {
+    tags = ownership_tags(kinesis)
+    provider = tags.pop(f"{PREFIX}provider")
+    assert tags == {
         f"{PREFIX}owner-stack": event["StackId"],
         f"{PREFIX}owner-resource": "StreamEncryption",
         f"{PREFIX}prior-key": prior,
         f"{PREFIX}key": ours,
     }
+    assert provider.startswith("arn:aws:lambda:") and provider.count(":") == 6
     assert stream_encryption(kinesis) == ("KMS", ours)
 
     deleted = invoke(with_properties(load_event("delete"), KeyId=ours))

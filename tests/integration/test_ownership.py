@@ -3,7 +3,7 @@
 
 import pytest
 
-from devsupport.harness import ACCOUNT, REGION, STACK_ID, make_event
+from devsupport.harness import ACCOUNT, FUNCTION_ARN, REGION, STACK_ID, make_event
 from stream_encryption.cfn.physical_ids import FAILED_CREATE_PREFIX
 
 ARN = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders"
@@ -15,6 +15,7 @@ STACK_TAG = "kinesis-stream-encryption:owner-stack"
 RESOURCE_TAG = "kinesis-stream-encryption:owner-resource"
 PRIOR_TAG = "kinesis-stream-encryption:prior-key"
 KEY_TAG = "kinesis-stream-encryption:key"
+PROVIDER_TAG = "kinesis-stream-encryption:provider"
 
 
 def create(h, logical_id="StreamEncryption", stack_id=STACK_ID, **properties):
@@ -53,6 +54,7 @@ def test_create_reads_then_writes_the_tags_before_starting_encryption(h, keys):
     assert h.kinesis.tags("orders") == {
         **owned_by(STACK_ID, "StreamEncryption", "NONE"),
         KEY_TAG: KEY_ARN,
+        PROVIDER_TAG: FUNCTION_ARN,
     }
     operations = [c.operation for c in h.kinesis.calls]
     start = operations.index("StartStreamEncryption")
@@ -124,6 +126,7 @@ def test_an_owner_cloudformation_no_longer_has_is_taken_over_keeping_prior_key(h
     assert h.kinesis.tags("orders") == {
         **owned_by(STACK_ID, "StreamEncryption", "NONE"),
         KEY_TAG: KEY_ARN,
+        PROVIDER_TAG: FUNCTION_ARN,
     }
     assert "Taking over" in body["Reason"] and "BillingEncryption" in body["Reason"]
     assert "Taking over" in h.logs

@@ -90,6 +90,24 @@ def test_owned_by_this_resource_proceeds_and_only_updates_a_changed_key_tag():
     assert claim(tags(MY_STACK, "Enc", "NONE", OTHER_KEY)) == Proceed({KEY_TAG: KEY_ARN})
 
 
+def test_the_provider_tag_names_the_function_and_is_refreshed_when_it_differs():
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:provider"
+    step = decide_claim(
+        tags(), ME, state(), KEY_ARN, managed_before=False, my_account=ACCOUNT, provider=function
+    )
+    assert isinstance(step, Record)
+    assert step.tags["kinesis-stream-encryption:provider"] == function
+    owned = OwnershipTags.from_tags({**step.tags})
+    again = decide_claim(
+        owned, ME, state(), KEY_ARN, managed_before=False, my_account=ACCOUNT, provider=function
+    )
+    assert again == Proceed({})
+    moved = decide_claim(
+        owned, ME, state(), KEY_ARN, managed_before=False, my_account=ACCOUNT, provider="f2"
+    )
+    assert moved == Proceed({"kinesis-stream-encryption:provider": "f2"})
+
+
 def test_a_renamed_resource_of_the_same_stack_is_taken_over_keeping_prior():
     step = claim(tags(MY_STACK, "OldName", OTHER_KEY))
     assert isinstance(step, TakeOver)

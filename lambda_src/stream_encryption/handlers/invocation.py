@@ -124,7 +124,8 @@ def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
         stream_id = request.physical_resource_id or ""
         result = remove_encryption(stream_id, request.properties, progress, runtime, owner)
     else:
-        claimant = Claimant(owner, managed_stream_of(request))
+        provider = _unqualified(run.info.arn)
+        claimant = Claimant(owner, managed_stream_of(request), provider)
         result = apply_encryption(request.properties, progress, runtime, claimant)
     if isinstance(result, Handover):
         if _handed_over(run, result.progress):
@@ -148,6 +149,12 @@ def _kinesis_opener(deps: Dependencies) -> OpenStreamEncryption:
         )
 
     return open_streams
+
+
+def _unqualified(function_arn: str) -> str | None:
+    """The function's ARN without a version or alias (the provider tag names the function)."""
+    parts = function_arn.split(":")
+    return ":".join(parts[:7]) if len(parts) >= 7 and parts[2] == "lambda" else None
 
 
 def _ownership_access(deps: Dependencies) -> OwnershipAccess:

@@ -17,6 +17,7 @@ from ..models.ownership import (
     OWNER_RESOURCE_TAG,
     OWNER_STACK_TAG,
     PRIOR_KEY_TAG,
+    PROVIDER_TAG,
     Owner,
     OwnershipTags,
 )
@@ -37,7 +38,7 @@ from ..ownership_decisions import (
 from ..time_budget import Deadline
 
 # The tags this resource writes (and so the only ones a failed request puts back).
-WRITTEN_TAGS = (OWNER_STACK_TAG, OWNER_RESOURCE_TAG, PRIOR_KEY_TAG, KEY_TAG)
+WRITTEN_TAGS = (OWNER_STACK_TAG, OWNER_RESOURCE_TAG, PRIOR_KEY_TAG, KEY_TAG, PROVIDER_TAG)
 
 
 class WarningLog(Protocol):
@@ -55,6 +56,7 @@ class Claimant:
 
     owner: Owner
     managed_stream: str | None = None
+    provider: str | None = None  # the function's unqualified ARN, for the provider tag
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ def claim(
         wanted_key,
         managed_before=managed_before,
         my_account=my_account,
+        provider=claimant.provider,
     )
     if isinstance(step, AskOwner):
         region = step.owner.stack_region or ""
@@ -137,7 +140,9 @@ def claim(
             "Asked CloudFormation about the stream's recorded owner",
             extra={"OwnerStackId": step.owner.stack_id, "OwnerExists": exists},
         )
-        step = decide_after_asking(tags, claimant.owner, state, wanted_key, owner_exists=exists)
+        step = decide_after_asking(
+            tags, claimant.owner, state, wanted_key, owner_exists=exists, provider=claimant.provider
+        )
     if not isinstance(step, Record | Proceed | TakeOver):
         return step.reason
     if step.tags:

@@ -15,6 +15,7 @@ OWNER_STACK_TAG = TAG_PREFIX + "owner-stack"
 OWNER_RESOURCE_TAG = TAG_PREFIX + "owner-resource"
 PRIOR_KEY_TAG = TAG_PREFIX + "prior-key"
 KEY_TAG = TAG_PREFIX + "key"  # the key this resource applied, as given (for the drift check)
+PROVIDER_TAG = TAG_PREFIX + "provider"  # the function's unqualified ARN (for the drift check)
 
 PRIOR_NONE = "NONE"  # the stream was not encrypted before its first owner
 PRIOR_UNKNOWN = "UNKNOWN"  # what was there before is not known: Delete uses the key rule
@@ -71,6 +72,7 @@ class OwnershipTags:
     owner: Owner | None
     prior_key: str | None
     key: str | None  # the key tag: what the owner applied
+    provider: str | None  # the provider tag: the function that manages it
     present: frozenset[str]  # every kinesis-stream-encryption:* key on the stream
 
     @classmethod
@@ -78,7 +80,9 @@ class OwnershipTags:
         stack, resource = tags.get(OWNER_STACK_TAG), tags.get(OWNER_RESOURCE_TAG)
         owner = Owner(stack, resource) if stack and resource else None
         present = frozenset(key for key in tags if key.startswith(TAG_PREFIX))
-        return cls(owner, tags.get(PRIOR_KEY_TAG), tags.get(KEY_TAG), present)
+        return cls(
+            owner, tags.get(PRIOR_KEY_TAG), tags.get(KEY_TAG), tags.get(PROVIDER_TAG), present
+        )
 
 
 def prior_key_of(encryption_type: str, key_id: str | None) -> str:
@@ -90,13 +94,24 @@ def prior_key_of(encryption_type: str, key_id: str | None) -> str:
     return PRIOR_UNKNOWN  # a key Kinesis reported that no tag can hold: not knowable later
 
 
-def ownership_tags(owner: Owner, prior_key: str, key_id: str | None) -> dict[str, str]:
-    """The tags that record ``owner`` (and the key it applies, when a tag can hold it)."""
+def ownership_tags(
+    owner: Owner, prior_key: str, key_id: str | None, provider: str | None = None
+) -> dict[str, str]:
+    """The tags that record ``owner``, plus the key it applies and the function that manages it
+    (each when a tag can hold it)."""
     tags = {
         OWNER_STACK_TAG: owner.stack_id,
         OWNER_RESOURCE_TAG: owner.logical_id,
         PRIOR_KEY_TAG: prior_key,
     }
-    if key_id is not None and is_tag_value(key_id) and key_id:
+    return {**tags, **managed_by_tags(key_id, provider)}
+
+
+def managed_by_tags(key_id: str | None, provider: str | None) -> dict[str, str]:
+    """The key and provider tags (for the drift check), leaving out a value no tag can hold."""
+    tags: dict[str, str] = {}
+    if key_id and is_tag_value(key_id):
         tags[KEY_TAG] = key_id
+    if provider and is_tag_value(provider):
+        tags[PROVIDER_TAG] = provider
     return tags
