@@ -10,6 +10,7 @@ ownership was not recorded.
 from __future__ import annotations
 
 import random
+from functools import partial
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
@@ -108,9 +109,7 @@ class KinesisTagging:
             if start_after is not None:
                 params["ExclusiveStartTagKey"] = start_after
             page = self._call(
-                "ListTagsForStream",
-                stream,
-                lambda params=params: self._client.list_tags_for_stream(**params),  # type: ignore[misc]
+                "ListTagsForStream", stream, partial(self._client.list_tags_for_stream, **params)
             )
             batch = page.get("Tags") or []
             tags.update({tag["Key"]: tag.get("Value", "") for tag in batch})
