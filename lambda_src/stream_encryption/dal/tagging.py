@@ -10,8 +10,8 @@ ownership was not recorded.
 from __future__ import annotations
 
 import random
-from functools import partial
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from botocore.exceptions import ClientError, HTTPClientError
