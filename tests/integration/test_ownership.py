@@ -502,3 +502,12 @@ def test_unknown_prior_and_a_foreign_key_leaves_encryption_on_and_untags(h, keys
     assert h.kinesis.stream("orders").key_id == OLD_KEY_ARN
     assert h.kinesis.count("StopStreamEncryption") == 0
     assert h.kinesis.tags("orders") == {}
+
+
+def test_untagging_that_runs_out_of_time_still_answers_success(h, keys):
+    h.kinesis.create_stream("orders")
+    create(h)
+    h.kinesis.fail_next("RemoveTagsFromStream", "ResourceInUseException", count=9999)
+    body = delete(h)
+    assert body["Status"] == "SUCCESS" and "could not be removed" in body["Reason"]
+    assert h.kinesis.stream("orders").encryption_type == "NONE"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..dal.cloudformation import OpenStackResources, OwnerCheckFailed
+from ..dal.streams import DeadlineReached
 from ..dal.tagging import OpenStreamTags, StreamTags, TaggingRefused
 from ..identifiers import StreamArn
 from ..models.ownership import (
@@ -222,8 +223,9 @@ def forget(session: Session, stream: StreamArn, release: Release) -> str | None:
         return None
     try:
         session.tags.remove(stream, sorted(release.present))
-    except TaggingRefused as refused:
-        note = f"The kinesis-stream-encryption:* tags could not be removed ({refused.reason})."
+    except (TaggingRefused, DeadlineReached) as error:  # the stream is given back: answer now
+        why = error.reason if isinstance(error, TaggingRefused) else "out of time"
+        note = f"The kinesis-stream-encryption:* tags could not be removed ({why})."
         session.log.warning(note)
         return note
     session.log.info("Ownership tags removed", extra={"keys": sorted(release.present)})
