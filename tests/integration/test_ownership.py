@@ -511,3 +511,10 @@ def test_untagging_that_runs_out_of_time_still_answers_success(h, keys):
     body = delete(h)
     assert body["Status"] == "SUCCESS" and "could not be removed" in body["Reason"]
     assert h.kinesis.stream("orders").encryption_type == "NONE"
+
+
+def test_a_stack_id_no_tag_can_hold_means_ownership_not_recorded(h, keys):
+    h.kinesis.create_stream("orders")
+    body = create(h, stack_id=STACK_ID + "x" * 300)
+    assert body["Status"] == "SUCCESS" and "could not be recorded" in body["Reason"]
+    assert h.kinesis.stream("orders").key_id == KEY_ARN

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ClientError, HTTPClientError, ParamValidationError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from ..clock import Clock
@@ -147,6 +147,10 @@ class KinesisTagging:
                 )
                 if not (retried or in_grace):
                     raise TaggingRefused(_refusal(operation, code, message, stream), code) from None
+            except ParamValidationError as error:  # e.g. a value longer than a tag may hold
+                raise TaggingRefused(
+                    f"kinesis:{operation} on {stream.arn} was not sent: {error}", "ParamValidation"
+                ) from None
             except (BotocoreConnectionError, HTTPClientError):
                 pass  # tag calls are idempotent: repeat
             self._pause(backoff.next())
