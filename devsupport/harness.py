@@ -115,17 +115,30 @@ class Puts:
 
 @dataclass
 class Invokes:
-    """The Lambda service's side of the hand-over: records async self-invokes."""
+    """The Lambda service's side of the hand-over: records async self-invokes.
+
+    ``script`` holds what the next attempts raise, in order (``None``: that attempt succeeds);
+    once it is used up, ``fail_with`` (if set) is raised, else the call answers ``status``.
+    ``queued_despite_error`` marks scripted errors raised after the event was queued (a reply
+    lost on the way back): the payload is recorded although the caller sees an error.
+    """
 
     fail_with: BaseException | None = None
     status: int = 202
+    script: list[BaseException | None] = field(default_factory=list)
+    queued_despite_error: bool = False
+    attempts: int = 0
     payloads: list[dict[str, Any]] = field(default_factory=list)
 
     def invoke(self, **kwargs: Any) -> dict[str, Any]:
-        if self.fail_with is not None:
-            raise self.fail_with
+        self.attempts += 1
         assert kwargs["InvocationType"] == "Event"
         assert kwargs["FunctionName"] == FUNCTION_ARN
+        step = self.script.pop(0) if self.script else self.fail_with
+        if step is not None:
+            if self.queued_despite_error:
+                self.payloads.append(json.loads(kwargs["Payload"]))
+            raise step
         if self.status == 202:
             self.payloads.append(json.loads(kwargs["Payload"]))
         return {"StatusCode": self.status}

@@ -4,10 +4,26 @@ import itertools
 import statistics
 
 import pytest
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from devsupport.harness import ACCOUNT, REGION, make_event
 
 ARN = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders"
+
+
+def client_error(code, status):
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": "injected"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        "Invoke",
+    )
 
 
 def describe_times(h):
@@ -65,7 +81,7 @@ def test_each_invocation_hands_over_before_its_own_deadline(h):
 
 def test_handover_that_fails_sends_failed_saying_still_updating(h):
     h.kinesis.create_stream("orders", update_seconds=100)
-    h.invokes.fail_with = RuntimeError("Lambda said no")
+    h.invokes.fail_with = client_error("AccessDeniedException", 403)
     body = h.run(make_event(StreamName="orders", ServiceTimeout="600"), timeout=30)
     assert body["Status"] == "FAILED"
     assert "still UPDATING" in body["Reason"] and "Handing the wait over" in body["Reason"]
@@ -94,3 +110,50 @@ def test_handover_waiting_before_start_never_starts_twice(h):
     assert body["Status"] == "SUCCESS"
     assert h.kinesis.count("StartStreamEncryption") == 1
     assert h.handovers()[0]["changeAccepted"] is False
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ReadTimeoutError(endpoint_url="https://lambda.us-east-1.amazonaws.com"),
+        ConnectionClosedError(endpoint_url="https://lambda.us-east-1.amazonaws.com"),
+    ],
+    ids=["read-timeout", "connection-closed"],
+)
+def test_handover_with_unknown_outcome_is_tried_once_and_sends_no_failed(h, error):
+    h.kinesis.create_stream("orders", update_seconds=100)
+    h.invokes.script = [error]
+    h.invokes.queued_despite_error = True  # Lambda did queue it; only the reply was lost
+    h.invoke(make_event(StreamName="orders", ServiceTimeout="600"), timeout=30)
+    assert h.invokes.attempts == 1  # a second attempt could start a second chain
+    assert h.puts.requests == []  # no FAILED while a chain may be alive
+    assert "may or may not have been queued" in h.logs
+    assert "HandOverUnknown" in h.metrics.names()
+    body = h.run(h.invokes.payloads[0], timeout=30)  # the queued chain answers alone
+    assert body["Status"] == "SUCCESS"
+    assert h.kinesis.count("StartStreamEncryption") == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        EndpointConnectionError(endpoint_url="https://lambda.us-east-1.amazonaws.com"),
+        client_error("TooManyRequestsException", 429),
+        client_error("ServiceException", 500),
+    ],
+    ids=["connect-refused", "429", "500"],
+)
+def test_handover_retries_errors_that_prove_nothing_was_queued(h, error):
+    h.kinesis.create_stream("orders", update_seconds=100)
+    h.invokes.script = [error, error]
+    body = h.run(make_event(StreamName="orders", ServiceTimeout="600"), timeout=30)
+    assert body["Status"] == "SUCCESS"
+    assert h.invokes.attempts >= 3 and len(h.puts.requests) == 1
+
+
+def test_handover_refused_every_time_falls_back_to_failed(h):
+    h.kinesis.create_stream("orders", update_seconds=100)
+    h.invokes.fail_with = client_error("TooManyRequestsException", 429)
+    body = h.run(make_event(StreamName="orders", ServiceTimeout="600"), timeout=30)
+    assert body["Status"] == "FAILED" and "still UPDATING" in body["Reason"]
+    assert h.invokes.attempts == 3
