@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import random
+import time
 import urllib.error
 import uuid
 from dataclasses import dataclass, field
@@ -39,13 +40,38 @@ RESPONSE_URL = (
 )
 
 
+def presigned_url(signed_at: float, *, sigv2: bool = False, lifetime: int = 7200) -> str:
+    """A ResponseURL as CloudFormation signs it at ``signed_at`` (epoch seconds): SigV4 with
+    ``X-Amz-Date``, or SigV2 with ``Expires`` (signing time plus ``lifetime``). Watched by the
+    leak guard like ``RESPONSE_URL``."""
+    base = RESPONSE_URL.partition("?")[0]
+    if sigv2:
+        query = (
+            f"AWSAccessKeyId=AKIAEXAMPLE&Expires={int(signed_at) + lifetime}"
+            f"&Signature={SIGNATURE}v2%2Bsig%3D"
+        )
+    else:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(signed_at))
+        query = (
+            f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={stamp}&X-Amz-Expires={lifetime}"
+            f"&X-Amz-SignedHeaders=host&X-Amz-Signature={SIGNATURE}"
+        )
+    url = f"{base}?{query}"
+    leak_guard.watch_secret(url)
+    return url
+
+
 def make_event(
-    request_type: str = "Create", physical_id: str | None = None, **properties: str
+    request_type: str = "Create",
+    physical_id: str | None = None,
+    *,
+    response_url: str = RESPONSE_URL,
+    **properties: str,
 ) -> dict[str, Any]:
     event: dict[str, Any] = {
         "RequestType": request_type,
         "ServiceToken": FUNCTION_ARN,
-        "ResponseURL": RESPONSE_URL,
+        "ResponseURL": response_url,
         "StackId": STACK_ID,
         "RequestId": str(uuid.uuid4()),
         "LogicalResourceId": "StreamEncryption",

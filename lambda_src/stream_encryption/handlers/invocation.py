@@ -21,6 +21,7 @@ from ..cfn.events import (
     parse_event,
 )
 from ..cfn.physical_ids import physical_id_for, physical_id_without_outcome
+from ..cfn.request_time import cloudformation_sent_at
 from ..cfn.response import Opener, SendResult, compose_response, default_opener, send_response
 from ..cfn.text import redact
 from ..clock import Clock, SystemClock
@@ -98,7 +99,7 @@ def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
         return _bad_event(run, request)
     deps = run.deps
     runtime = Runtime(run.info.place, run.budget, _kinesis_opener(deps), log=deps.logger)
-    progress = request.carried_progress or Progress(first_received_at=deps.clock.wall())
+    progress = request.carried_progress or _first_progress(run.target, deps.clock.wall())
     if request.carried_progress is not None:
         deps.logger.info("Continuing a handed-over wait", extra={"hop": progress.hop})
     if request.request_type == "Delete":
@@ -111,6 +112,11 @@ def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
             return None
         result = result.fallback
     return result, physical_id_for(request, result)
+
+
+def _first_progress(target: ResponseTarget, now: float) -> Progress:
+    """A request seen for the first time: CloudFormation's clock runs from when it sent it."""
+    return Progress(first_received_at=now, sent_at=cloudformation_sent_at(target.url, now))
 
 
 def _kinesis_opener(deps: Dependencies) -> OpenStreamEncryption:
