@@ -5,11 +5,12 @@ stream. Errors a person must fix fail at once with a Reason that says what to do
 (throttling, 5xx, resets) are retried and end in SUCCESS without a second key change.
 """
 
+import http.client
 from dataclasses import dataclass
 
 import pytest
 
-from devsupport.harness import ACCOUNT, REGION, make_event
+from devsupport.harness import ACCOUNT, REGION, RESPONSE_URL, make_event
 from stream_encryption.cfn.physical_ids import FAILED_CREATE_PREFIX
 
 UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -73,7 +74,16 @@ START_ROWS = {
     "KMSInvalidState": Row(
         "KMSInvalidStateException", reason=(KEY_ARN, "pending deletion"), calls=1
     ),
-    "KMSAccessDenied": Row("KMSAccessDeniedException", reason=(KEY_ARN, "key policy"), calls=1),
+    "KMSAccessDenied": Row("KMSAccessDeniedException", count=999, reason=(KEY_ARN, "key policy")),
+    # A key grant added in the same deploy as the resource: IAM's propagation time, as AccessDenied.
+    "KMSAccessDenied-iam-propagation": Row(
+        "KMSAccessDeniedException",
+        count=2,
+        status="SUCCESS",
+        physical_id=ARN,
+        final_encryption="KMS",
+        calls=3,
+    ),
     "KMSNotFound": Row("KMSNotFoundException", reason=(KEY_ARN, "not found", REGION), calls=1),
     "KMSOptInRequired": Row("KMSOptInRequired", reason=(ACCOUNT, "not subscribed"), calls=1),
     "KMSThrottling": Row(
@@ -204,6 +214,17 @@ def test_access_denied_just_after_the_policy_was_created_is_waited_out(h):
     assert body["Status"] == "SUCCESS"
 
 
+def test_kms_access_denied_is_retried_for_iam_propagation_time_then_reported(h):
+    h.kinesis.add_key(UUID)
+    h.kinesis.create_stream("orders")
+    h.kinesis.fail_next("StartStreamEncryption", "KMSAccessDeniedException", "no grant", count=999)
+    body = h.run(make_event(StreamARN=ARN, KeyId=KEY_ARN))
+    assert body["Status"] == "FAILED" and "key policy" in body["Reason"]
+    assert 15 <= h.clock.now() < 40  # the grace counts from first receipt, no longer
+    assert h.kinesis.count("StartStreamEncryption") >= 3
+    assert body["PhysicalResourceId"].startswith(FAILED_CREATE_PREFIX)  # every Start was refused
+
+
 def test_describe_access_denied_fails_naming_the_permission(h):
     h.kinesis.create_stream("orders")
     h.kinesis.fail_next("DescribeStreamSummary", "AccessDeniedException", "no", count=999)
@@ -253,6 +274,19 @@ RESPONSE_URL_ROWS = {
     "404": ([404], False, 1),
     "persistent-503": ([503] * 20, False, 6),
     "persistent-refused": ([ConnectionRefusedError()] * 20, False, 6),
+    # http.client's own exceptions are no OSError (RemoteDisconnected is both): a garbled or
+    # cut-short reply is retried, a URL http.client cannot send is final; none escapes.
+    "bad-status-line-then-ok": ([http.client.BadStatusLine("HTTP/9"), 200], True, 2),
+    "incomplete-read-then-ok": ([http.client.IncompleteRead(b"<Err"), 200], True, 2),
+    "remote-disconnected-then-ok": ([http.client.RemoteDisconnected("closed"), 200], True, 2),
+    "line-too-long-then-ok": ([http.client.LineTooLong("header line"), 200], True, 2),
+    "not-ready-then-ok": ([http.client.ResponseNotReady("Idle"), 200], True, 2),
+    "invalid-url-quoting-the-url": (
+        [http.client.InvalidURL(f"bad port in {RESPONSE_URL}")],
+        False,
+        1,
+    ),
+    "unexpected-exception-quoting-the-url": ([RuntimeError(f"boom {RESPONSE_URL}")], False, 1),
 }
 
 
@@ -269,3 +303,4 @@ def test_response_url_fault(h, script, accepted, attempts):
     assert h.kinesis.stream("orders").encryption_type == "KMS"
     if not accepted:
         assert "did not accept the response" in h.logs
+        assert type(script[-1]).__name__ in h.logs or "HTTP" in h.logs  # by type, never message

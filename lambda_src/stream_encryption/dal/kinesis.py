@@ -38,6 +38,9 @@ _THROTTLING_CODES = frozenset(
         "ProvisionedThroughputExceededException",
     }
 )
+# Refusals that a policy or key grant created in the same deploy can cause for a few seconds (IAM
+# and KMS grants are eventually consistent); retried within the grace, reported after it.
+_IAM_PROPAGATION_CODES = frozenset({"AccessDeniedException", "KMSAccessDeniedException"})
 _TRANSIENT_CODES = frozenset(
     {"InternalFailure", "InternalFailureException", "ServiceUnavailable", "InternalServerError"}
 )
@@ -93,8 +96,9 @@ class KinesisAdapter:
         self._rng = rng or random.Random()
         self.last_state: StreamState | None = None
         self.throttles = 0
-        # IAM is eventually consistent: a policy created just before this request may not be in
-        # force for a few seconds, so AccessDenied is retried until this point on the clock.
+        # IAM is eventually consistent: a policy or key grant created just before this request may
+        # not be in force for a few seconds, so AccessDenied and KMSAccessDenied are retried until
+        # this point on the clock.
         self._access_denied_grace_until = access_denied_grace_until
         self._refusals = Backoff(1.0, 2.0, RETRY_CAP_SECONDS, self._rng)
 
@@ -202,8 +206,8 @@ class KinesisAdapter:
                 if code in _THROTTLING_CODES:
                     self.throttles += 1
                     backoff.throttled()
-                elif code == "AccessDeniedException" and self._in_access_denied_grace():
-                    pass
+                elif code in _IAM_PROPAGATION_CODES and self._in_access_denied_grace():
+                    pass  # a grant made with this deploy may not be in force yet: a refusal
                 elif code in _TRANSIENT_CODES or _http_status(error) >= 500:
                     if is_write:
                         raise _MaybeApplied from None
