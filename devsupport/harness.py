@@ -184,16 +184,15 @@ class Metrics:
 class Harness:
     """One simulated account: Kinesis simulator, virtual clock, response and invoke capture."""
 
-    def __init__(self, *, guard_leaks: bool = True, **simulator_options: Any) -> None:
+    def __init__(
+        self, *, guard_leaks: bool = True, region: str = REGION, **simulator_options: Any
+    ) -> None:
         self.clock = VirtualClock()
         self.kinesis = KinesisSimulator(
-            self.clock, account_id=ACCOUNT, region=REGION, **simulator_options
+            self.clock, account_id=ACCOUNT, region=region, **simulator_options
         )
-        # Any: the typed boto3 stubs' keyword signatures are narrower than the adapter's Protocol.
-        self.client: Any = boto3.client(
-            "kinesis", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
-        )
-        self.kinesis.attach(self.client)
+        self._clients: dict[str, Any] = {}
+        self.client: Any = self.kinesis_client(region)
         self.puts = Puts()
         self.invokes = Invokes()
         self.metrics = Metrics()
@@ -207,6 +206,17 @@ class Harness:
         if guard_leaks:
             self.guard_leaks()
         self.invocation_starts: list[float] = []
+
+    def kinesis_client(self, region: str) -> Any:
+        """A boto3 Kinesis client for ``region`` (as the handler makes one per stream region; its
+        endpoint rules refuse an ARN of another partition), served by the simulator."""
+        if region not in self._clients:
+            # Any: the typed boto3 stubs' keyword signatures are narrower than the Protocol.
+            client: Any = boto3.client(
+                "kinesis", region_name=region, aws_access_key_id="x", aws_secret_access_key="x"
+            )
+            self._clients[region] = self.kinesis.attach(client)
+        return self._clients[region]
 
     def guard_leaks(self) -> None:
         """Have the suite-wide leak guard scan everything this harness captured."""
@@ -224,7 +234,7 @@ class Harness:
         deps = Dependencies(
             logger=self.logger,
             metrics=self.metrics,
-            kinesis_client=lambda region: self.client,
+            kinesis_client=self.kinesis_client,
             lambda_client=lambda region: self.invokes,
             clock=self.clock,
             opener=self.puts,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from devsupport.harness import ACCOUNT, REGION, RESPONSE_URL, make_event
+from devsupport.harness import ACCOUNT, REGION, RESPONSE_URL, Harness, make_event
 from stream_encryption.cfn.physical_ids import FAILED_CREATE_PREFIX
 
 UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -304,3 +304,29 @@ def test_response_url_fault(h, script, accepted, attempts):
     if not accepted:
         assert "did not accept the response" in h.logs
         assert type(script[-1]).__name__ in h.logs or "HTTP" in h.logs  # by type, never message
+
+
+PARTITION_ROWS = {
+    "aws-eusc": ("aws-eusc", "eusc-de-east-1"),
+    "aws-cn": ("aws-cn", "cn-northwest-1"),
+    "aws-us-gov": ("aws-us-gov", "us-gov-east-1"),
+    "aws-iso-b": ("aws-iso-b", "us-isob-east-1"),
+    "aws-iso-f": ("aws-iso-f", "us-isof-south-1"),
+}
+
+
+@pytest.mark.parametrize(
+    ("partition", "region"), PARTITION_ROWS.values(), ids=PARTITION_ROWS.keys()
+)
+def test_streams_in_every_partition_are_encrypted_and_undone(partition, region):
+    """A region the old pattern rejected (eusc-de-east-1) made every ARN "not a stream ARN"."""
+    h = Harness(region=region, partition=partition)
+    arn = f"arn:{partition}:kinesis:{region}:{ACCOUNT}:stream/orders"
+    h.kinesis.create_stream("orders")
+    body = h.run(make_event(StreamARN=arn))
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["PhysicalResourceId"] == arn
+    assert h.kinesis.stream("orders").encryption_type == "KMS"
+    deleted = h.run(make_event("Delete", physical_id=arn, StreamARN=arn))
+    assert deleted["Status"] == "SUCCESS"
+    assert h.kinesis.stream("orders").encryption_type == "NONE"
