@@ -31,15 +31,28 @@ def describe_times(h):
 
 
 def test_polling_looks_within_a_second_then_about_every_second(h):
-    h.kinesis.create_stream("orders", update_seconds=30)
+    h.kinesis.create_stream("orders", update_seconds=15)
     h.run(make_event(StreamName="orders"))
     start = next(c.time for c in h.kinesis.calls if c.operation == "StartStreamEncryption")
     polls = [t for t in describe_times(h) if t > start]
     assert polls[0] - start <= 1.0
     gaps = [b - a for a, b in itertools.pairwise(polls)]
-    assert max(gaps) <= 1.1
-    assert 0.95 <= statistics.mean(gaps) <= 1.05  # about one read a second, no more
-    assert polls[-1] - (start + 30) <= 1.1  # notices ACTIVE within a poll
+    assert max(gaps) <= 1.0  # young wait: about once a second, never slower
+    assert 0.8 <= statistics.mean(gaps) <= 1.0
+    assert polls[-1] - (start + 15) <= 1.0  # a short update is noticed within a poll
+
+
+def test_polling_slows_down_as_the_wait_grows_but_never_beyond_five_seconds(h):
+    h.kinesis.create_stream("orders", update_seconds=240)
+    h.run(make_event(StreamName="orders"), timeout=900)
+    start = next(c.time for c in h.kinesis.calls if c.operation == "StartStreamEncryption")
+    polls = [t for t in describe_times(h) if t > start]
+    for before, after in itertools.pairwise(polls):
+        waited = before - start
+        assert after - before <= min(5.0, max(1.0, 0.05 * waited)) + 0.01
+    assert max(b - a for a, b in itertools.pairwise(polls)) > 4.0  # it did slow down
+    assert polls[-1] - (start + 240) <= 0.05 * 240  # noticed within 5 % of the window
+    assert len(polls) < 240 / 2  # far fewer reads than one a second
 
 
 def test_throttled_describes_back_off_further(h):
