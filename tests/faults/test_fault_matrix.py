@@ -6,11 +6,12 @@ stream. Errors a person must fix fail at once with a Reason that says what to do
 """
 
 import http.client
+import logging
 from dataclasses import dataclass
 
 import pytest
 
-from devsupport.harness import ACCOUNT, REGION, RESPONSE_URL, Harness, make_event
+from devsupport.harness import ACCOUNT, REGION, RESPONSE_URL, Harness, make_event, presigned_url
 from stream_encryption.cfn.physical_ids import FAILED_CREATE_PREFIX
 
 UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -330,3 +331,59 @@ def test_streams_in_every_partition_are_encrypted_and_undone(partition, region):
     deleted = h.run(make_event("Delete", physical_id=arn, StreamARN=arn))
     assert deleted["Status"] == "SUCCESS"
     assert h.kinesis.stream("orders").encryption_type == "NONE"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """When a Create reaches the function, relative to when CloudFormation sent it."""
+
+    sent_seconds_ago: float
+    sigv2: bool = False
+    status: str = "SUCCESS"
+    starts: int = 1  # StartStreamEncryption calls made
+
+
+DELIVERY_ROWS = {
+    "fresh": Delivery(2),
+    "queued-but-in-time": Delivery(120),
+    "stale-url-sigv4": Delivery(7200, status="FAILED", starts=0),
+    "stale-url-sigv2": Delivery(7200, sigv2=True, status="FAILED", starts=0),
+    "late-lambda-retry": Delivery(301, status="FAILED", starts=0),  # ServiceTimeout 300
+    "within-the-margin": Delivery(290, status="FAILED", starts=0),  # 10 s is too late to act
+}
+
+
+@pytest.mark.parametrize("row", DELIVERY_ROWS.values(), ids=DELIVERY_ROWS.keys())
+def test_delivery_time(h, row):
+    h.kinesis.create_stream("orders")
+    url = presigned_url(h.clock.wall() - row.sent_seconds_ago, sigv2=row.sigv2)
+    body = h.run(make_event(StreamARN=ARN, ServiceTimeout="300", response_url=url))
+    assert body["Status"] == row.status
+    assert h.kinesis.count("StartStreamEncryption") == row.starts
+    if row.status == "FAILED":
+        assert "after CloudFormation stopped waiting" in body["Reason"]
+        assert h.kinesis.calls == []
+        assert body["PhysicalResourceId"].startswith(FAILED_CREATE_PREFIX)
+
+
+def test_duplicate_delivery_after_the_answer(h):
+    h.kinesis.create_stream("orders")
+    event = make_event(
+        StreamARN=ARN, ServiceTimeout="300", response_url=presigned_url(h.clock.wall())
+    )
+    assert h.run(event)["Status"] == "SUCCESS"
+    assert h.run(event)["Status"] == "SUCCESS"  # in time: idempotent, no second Start
+    h.clock.sleep(300)
+    assert h.run(event)["Status"] == "FAILED"  # late: no call at all
+    assert h.kinesis.count("StartStreamEncryption") == 1
+
+
+def test_debug_logging_and_an_aws_error_message_quoting_the_url_leak_nothing(h, caplog):
+    """Root and botocore at DEBUG (the suite's leak guard scans caplog and the handler's log)."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="botocore")
+    h.kinesis.create_stream("orders")
+    h.kinesis.fail_next("DescribeStreamSummary", "AccessDeniedException", RESPONSE_URL, count=999)
+    body = h.run(make_event(StreamARN=ARN))
+    assert body["Status"] == "FAILED"
+    assert "botocore" in caplog.text  # botocore really logged at DEBUG
