@@ -109,9 +109,19 @@ def lambda_handler(event: dict[str, Any], context: Any) -> None:
     # First, before anything can log: the event's ResponseURL stays out of every log line of the
     # process from here on, the last-resort log below and botocore's DEBUG output included.
     hide_event_response_url(logger, event)
+    failure: Exception | None = None
     try:
         _instrumented(event, context)
-    except Exception as error:
-        logger.exception("Instrumentation failed", extra={"error": type(error).__name__})
-        if not _processed:  # it failed before the event was looked at: handle it bare
-            process(event, context, _dependencies())
+    except Exception as error:  # logged below, outside this block
+        failure = error
+    if failure is None:
+        return
+    # Logged outside the except block: should emitting fail, logging's error report prints the
+    # exception being handled, which is then none (the redacted record is all it shows).
+    logger.error(
+        "Instrumentation failed",
+        exc_info=(type(failure), failure, failure.__traceback__),
+        extra={"error": type(failure).__name__},
+    )
+    if not _processed:  # it failed before the event was looked at: handle it bare
+        process(event, context, _dependencies())

@@ -9,11 +9,14 @@ signature, including an exception whose message quotes it.
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 from urllib.parse import quote
 
@@ -21,7 +24,6 @@ import boto3
 import pytest
 from botocore.config import Config
 
-import handler
 from devsupport import leak_guard
 from devsupport.harness import ACCOUNT, FUNCTION_ARN, REGION, STACK_ID, FakeContext, make_event
 from devsupport.http_receiver import ResponseReceiver, presigned_query, secrets_of
@@ -32,8 +34,31 @@ ARN = f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/orders"
 NOISY = ("", "botocore", "urllib3", "boto3")
 
 
+@dataclass
+class Entry:
+    """The deployed entry module, and what its Powertools logger printed during the test."""
+
+    module: ModuleType
+    printed: io.StringIO
+
+
 @pytest.fixture
-def debug_everywhere() -> Iterator[io.StringIO]:
+def entry() -> Iterator[Entry]:
+    """The entry module, imported here (not at collection), its Powertools logger printing to a
+    string for the test (Powertools binds its handler to ``sys.stdout`` as it was at import)."""
+    module = importlib.import_module("handler")
+    printed = io.StringIO()
+    streams = [h for h in module.logger.handlers if isinstance(h, logging.StreamHandler)]
+    before = [h.stream for h in streams]
+    for each in streams:
+        each.stream = printed  # not setStream: it flushes the old stream, maybe closed by now
+    yield Entry(module, printed)
+    for each, stream in zip(streams, before, strict=True):
+        each.stream = stream
+
+
+@pytest.fixture
+def debug_everywhere(entry: Entry) -> Iterator[io.StringIO]:
     """DEBUG on the root logger (captured), botocore, urllib3 and the Powertools logger."""
     captured = io.StringIO()
     root_handler = logging.StreamHandler(captured)
@@ -42,9 +67,9 @@ def debug_everywhere() -> Iterator[io.StringIO]:
     logging.getLogger().addHandler(root_handler)
     for name in NOISY:
         logging.getLogger(name).setLevel(logging.DEBUG)
-    handler.logger.setLevel("DEBUG")
+    entry.module.logger.setLevel("DEBUG")
     yield captured
-    handler.logger.setLevel("INFO")
+    entry.module.logger.setLevel("INFO")
     logging.getLogger().removeHandler(root_handler)
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
@@ -66,7 +91,10 @@ def url_signed_at(receiver: ResponseReceiver, wall: float) -> str:
 
 
 def wire_handler(
-    monkeypatch: pytest.MonkeyPatch, receiver: ResponseReceiver, clock: VirtualClock
+    handler: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: ResponseReceiver,
+    clock: VirtualClock,
 ) -> KinesisSimulator:
     """The entry point's own logger and metrics; Kinesis simulated; Lambda over real HTTP."""
     sim = KinesisSimulator(clock, account_id=ACCOUNT, region=REGION)
@@ -96,27 +124,30 @@ def wire_handler(
     return sim
 
 
-def everything_printed(captured: io.StringIO, capsys: pytest.CaptureFixture[str], caplog) -> str:
+def everything_printed(
+    entry: Entry, captured: io.StringIO, capsys: pytest.CaptureFixture[str], caplog
+) -> str:
+    """Powertools' output, the root logger's, the process's stdout and stderr, pytest's log."""
     out = capsys.readouterr()
-    return "\n".join([captured.getvalue(), out.out, out.err, caplog.text])
+    return "\n".join([entry.printed.getvalue(), captured.getvalue(), out.out, out.err, caplog.text])
 
 
 def test_debug_everywhere_with_a_hand_over_shows_no_signature(
-    debug_everywhere, receiver, monkeypatch, capsys, caplog
+    entry, debug_everywhere, receiver, monkeypatch, capsys, caplog
 ):
     caplog.set_level(logging.DEBUG)
     clock = VirtualClock()
-    sim = wire_handler(monkeypatch, receiver, clock)
+    sim = wire_handler(entry.module, monkeypatch, receiver, clock)
     sim.create_stream("orders", update_seconds=1_000)
     url = url_signed_at(receiver, clock.wall())
     event = make_event(StreamARN=ARN, ServiceTimeout="3600", response_url=url)
-    handler.lambda_handler(event, FakeContext(clock, timeout=30))
+    entry.module.lambda_handler(event, FakeContext(clock, timeout=30))
 
     invokes = [r for r in receiver.requests if r.method == "POST"]
     assert len(invokes) == 1 and quote(FUNCTION_ARN, safe="") in invokes[0].path
     payload = json.loads(invokes[0].body)
     assert payload["ResponseURL"] == url  # the hand-over carried the secret through botocore
-    printed = everything_printed(debug_everywhere, capsys, caplog)
+    printed = everything_printed(entry, debug_everywhere, capsys, caplog)
     assert "Invoke" in printed and "Making request" in printed  # botocore did log the request
     for secret in secrets_of(url):
         assert secret not in printed
@@ -124,23 +155,52 @@ def test_debug_everywhere_with_a_hand_over_shows_no_signature(
 
 
 def test_an_exception_quoting_the_url_in_the_last_resort_log_is_redacted(
-    debug_everywhere, receiver, monkeypatch, capsys, caplog
+    entry, debug_everywhere, receiver, monkeypatch, capsys, caplog
 ):
     clock = VirtualClock()
-    sim = wire_handler(monkeypatch, receiver, clock)
+    sim = wire_handler(entry.module, monkeypatch, receiver, clock)
     sim.create_stream("orders")
     url = url_signed_at(receiver, clock.wall())
 
     def broken_instrumentation(event: dict[str, Any], context: Any) -> None:
         raise RuntimeError(f"could not read {event['ResponseURL']}")
 
-    monkeypatch.setattr(handler, "_instrumented", broken_instrumentation)
-    handler.lambda_handler(make_event(StreamARN=ARN, response_url=url), FakeContext(clock, 30))
+    monkeypatch.setattr(entry.module, "_instrumented", broken_instrumentation)
+    entry.module.lambda_handler(make_event(StreamARN=ARN, response_url=url), FakeContext(clock, 30))
 
     [put] = receiver.requests_for(url)
     assert json.loads(put.body)["Status"] == "SUCCESS"  # handled bare, still answered
-    printed = everything_printed(debug_everywhere, capsys, caplog)
+    printed = everything_printed(entry, debug_everywhere, capsys, caplog)
     assert "Instrumentation failed" in printed and "RuntimeError" in printed
+    assert "could not read" in printed  # the message is kept, only the URL is cut
     assert "<redacted>" in printed
     for secret in secrets_of(url):
         assert secret not in printed
+
+
+def test_a_failing_log_handler_does_not_print_the_exception_that_quotes_the_url(
+    entry, receiver, monkeypatch, capsys
+):
+    """When emitting fails, logging prints its own error and the exception being handled: the
+    last-resort line is logged outside the except block, and the exception itself is cleaned."""
+    clock = VirtualClock()
+    sim = wire_handler(entry.module, monkeypatch, receiver, clock)
+    sim.create_stream("orders")
+    url = url_signed_at(receiver, clock.wall())
+    broken = io.StringIO()
+    broken.close()
+    for each in entry.module.logger.handlers:
+        if isinstance(each, logging.StreamHandler):
+            each.stream = broken
+
+    def broken_instrumentation(event: dict[str, Any], context: Any) -> None:
+        raise RuntimeError(f"could not read {event['ResponseURL']}")
+
+    monkeypatch.setattr(entry.module, "_instrumented", broken_instrumentation)
+    entry.module.lambda_handler(make_event(StreamARN=ARN, response_url=url), FakeContext(clock, 30))
+
+    assert len(receiver.requests_for(url)) == 1  # still answered
+    err = capsys.readouterr().err
+    assert "--- Logging error ---" in err and "Instrumentation failed" in err
+    for secret in secrets_of(url):
+        assert secret not in err

@@ -161,7 +161,7 @@ def send_response(
             if 200 <= status < 300:
                 return SendResult(True, attempt, status, None)
             error = f"HTTP {status}"
-        except Exception as failure:
+        except Exception as failure:  # none may escape: the stack would wait until ServiceTimeout
             status, error, transient = _classify_put_failure(failure)
             if not transient:
                 break

@@ -94,7 +94,7 @@ def invoke_async(
             retryable = code in _RETRYABLE_CODES or (isinstance(status, int) and status >= 500)
             if not retryable:
                 raise HandOverFailed(cause) from None
-        except Exception as error:
+        except Exception as error:  # sent, no answer: read timeout, reset, anything else
             raise HandOverUnknown(type(error).__name__) from None
         else:
             status = int(reply.get("StatusCode", 0))

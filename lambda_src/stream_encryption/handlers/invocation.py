@@ -82,10 +82,13 @@ def process(raw_event: object, context: object, deps: Dependencies) -> SendResul
     info = FunctionInfo.from_context(context)
     budget = TimeBudget(deps.clock, info.remaining_seconds)
     run = _Invocation(raw_event, parsed, parsed.target, info, budget, deps)
+    bug: Exception | None = None
     try:
         answer = _run_request(run)
     except Exception as error:  # a bug must still answer CloudFormation, never hang the stack
-        answer = _internal_error(run, error)
+        answer, bug = None, error
+    if bug is not None:  # reported outside the except block (see handler.lambda_handler)
+        answer = _internal_error(run, bug)
     if answer is None:
         return None
     outcome, physical_id = answer

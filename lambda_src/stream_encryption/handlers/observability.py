@@ -65,7 +65,7 @@ def _redact_record(record: logging.LogRecord) -> None:
         return
     try:
         message = record.getMessage()
-    except Exception:
+    except Exception:  # a malformed call must not leak through logging's own error report
         message = f"{record.msg!s} {record.args!r}"
         record.msg, record.args = redact_secrets(message, secrets), ()
     cleaned = redact_secrets(message, secrets)
@@ -74,11 +74,42 @@ def _redact_record(record: logging.LogRecord) -> None:
     if record.exc_info and record.exc_info[0] is not None:
         text = "".join(traceback.format_exception(*record.exc_info))
         if redact_secrets(text, secrets) != text:
-            # Formatters re-render exc_info themselves: fold the cleaned text into the message.
+            # Formatters re-render exc_info themselves: fold the cleaned text into the message,
+            # and clean the exception itself for whoever prints it next (logging's own error
+            # report, the runtime's report of an unhandled exception).
+            if record.exc_info[1] is not None:
+                _scrub_exception(record.exc_info[1], secrets)
             record.msg = f"{redact_secrets(message, secrets)}\n{redact_secrets(text, secrets)}"
             record.args, record.exc_info, record.exc_text = (), None, None
     if record.stack_info:
         record.stack_info = redact_secrets(record.stack_info, secrets)
+
+
+_EXCEPTION_TEXT_ATTRIBUTES = ("filename", "filename2", "url", "msg", "reason", "strerror")
+
+
+def _scrub_exception(error: BaseException, secrets: tuple[str, ...]) -> None:
+    """Best effort: the secrets out of an exception's arguments and the usual text attributes
+    (``OSError.filename``, ``URLError.reason``, ``HTTPError.url``), along its whole chain."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        try:
+            current.args = tuple(
+                redact_secrets(arg, secrets) if isinstance(arg, str) else arg
+                for arg in current.args
+            )
+            for name in _EXCEPTION_TEXT_ATTRIBUTES:
+                value = getattr(current, name, None)
+                if isinstance(value, str) and redact_secrets(value, secrets) != value:
+                    setattr(current, name, redact_secrets(value, secrets))
+        except Exception:  # noqa: S110 (read-only attributes: the log text is clean anyway)
+            pass
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
 
 
 def install_process_redaction() -> None:

@@ -212,14 +212,18 @@ def _reconcile(
 def _arrived_too_late(runtime: Runtime, progress: Progress, service_timeout: int) -> str:
     since = runtime.budget.since_sent(progress)
     runtime.log.warning(
-        "The request arrived after CloudFormation stopped waiting for it; nothing is changed",
+        "The request arrived too late for CloudFormation to take an answer; nothing is changed",
         extra={"SecondsSinceSent": round(since), "ServiceTimeout": service_timeout},
+    )
+    when = (
+        "after CloudFormation stopped waiting"
+        if since >= service_timeout
+        else "too close to the moment CloudFormation stops waiting to act safely"
     )
     return (
         f"Nothing was changed: this request reached the function {since:.0f} s after "
-        f"CloudFormation sent it, after CloudFormation stopped waiting (ServiceTimeout "
-        f"{service_timeout} s). A late retry, a delivery queued behind a concurrency limit, or a "
-        "duplicate delivery arrives this way."
+        f"CloudFormation sent it, {when} (ServiceTimeout {service_timeout} s). A late retry, a "
+        "delivery queued behind a concurrency limit, or a duplicate delivery arrives this way."
     )
 
 
