@@ -170,3 +170,19 @@ def test_handover_refused_every_time_falls_back_to_failed(h):
     body = h.run(make_event(StreamName="orders", ServiceTimeout="600"), timeout=30)
     assert body["Status"] == "FAILED" and "still UPDATING" in body["Reason"]
     assert h.invokes.attempts == 3
+
+
+def test_a_handed_over_wait_keeps_its_polling_cadence(h):
+    """The gap grows with the age of the wait, not of the invocation: the next hop does not
+    start polling once a second again."""
+    h.kinesis.create_stream("orders", update_seconds=200)
+    body = h.run(make_event(StreamName="orders", ServiceTimeout="600"), timeout=60)
+    assert body["Status"] == "SUCCESS"
+    assert len(h.invocation_starts) >= 2
+    second = h.invocation_starts[1]
+    third = h.invocation_starts[2] if len(h.invocation_starts) > 2 else float("inf")
+    polls = [t for t in describe_times(h) if second <= t < third]
+    # The hop reads once at once (to decide), then polls at the grown gap of a ~50-s-old wait.
+    gaps = [b - a for a, b in itertools.pairwise(polls[1:])]
+    assert gaps and min(gaps) >= 0.8 * 0.05 * 45
+    assert h.handovers()[0]["waitBeganAt"] is not None

@@ -136,16 +136,18 @@ class KinesisAdapter:
             self.last_state = state
         return state
 
-    def wait_until_settled(self, stream: StreamRef) -> StreamState | None:
+    def wait_until_settled(self, stream: StreamRef, *, waited: float = 0.0) -> StreamState | None:
         """Poll until the stream is neither CREATING nor UPDATING (or gone).
 
-        First look after about half a second, then as ``poll_gap`` says for the time waited so
-        far; throttling stretches the gap. Raises DeadlineReached rather than overrun the
-        invocation.
+        First look after about half a second (a wait continued after a hand-over: as
+        ``poll_gap`` says for the time it already lasted), then as ``poll_gap`` says for the
+        time waited so far; throttling stretches the gap. Raises DeadlineReached rather than
+        overrun the invocation.
         """
-        began = self._clock.now()
+        waited = max(0.0, waited)
+        began = self._clock.now() - waited
         throttle_factor = 1.0
-        gap = FIRST_POLL_SECONDS
+        gap = poll_gap(waited) if waited > 0 else FIRST_POLL_SECONDS
         while True:
             # Callers come here having just seen the stream busy (or just changed it): look later.
             self.pause(gap * self._rng.uniform(POLL_JITTER_LOW, 1.0))

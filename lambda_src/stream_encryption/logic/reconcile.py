@@ -199,7 +199,7 @@ def _reconcile(
             if isinstance(step, Outcome):
                 return step
             if isinstance(step, Wait):
-                state = streams.wait_until_settled(target)
+                state = _wait(runtime, streams, target, progress)
             else:
                 state = _request_change(runtime, streams, target, progress, step)
             seen = state or seen
@@ -287,7 +287,20 @@ def _request_change(
         if result == "in-use":
             progress.change_requested = before
         adapter.pause_after_refusal()
-    return adapter.wait_until_settled(target)
+    return _wait(runtime, adapter, target, progress)
+
+
+def _wait(
+    runtime: Runtime, streams: StreamEncryption, target: StreamRef, progress: Progress
+) -> StreamState | None:
+    """Wait for the stream to settle. ``progress`` remembers when the wait began, so that a wait
+    handed over to a fresh invocation keeps its polling cadence (the gap grows with its age)."""
+    now = runtime.budget.clock.wall()
+    if progress.wait_began_at is None:
+        progress.wait_began_at = now
+    state = streams.wait_until_settled(target, waited=now - progress.wait_began_at)
+    progress.wait_began_at = None
+    return state
 
 
 def _not_found(target: StreamRef, *, after_start: bool) -> str:

@@ -8,6 +8,10 @@ from typing import Any
 _FORMAT_VERSION = 1
 
 
+def _optional_seconds(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
 @dataclass
 class Progress:
     """What this request has done so far, carried to the next invocation when a wait is handed on.
@@ -23,6 +27,7 @@ class Progress:
     change_accepted: bool = False  # a Start/Stop was accepted: never request it again
     change_requested: bool = False  # a change may have been applied: rollback must undo it
     sent_at: float | None = None
+    wait_began_at: float | None = None  # wall seconds; set while a wait is in progress
 
     @property
     def listened_since(self) -> float:
@@ -41,6 +46,7 @@ class Progress:
             "changeAccepted": self.change_accepted,
             "changeRequested": self.change_requested,
             "sentAt": self.sent_at,
+            "waitBeganAt": self.wait_began_at,
         }
 
     @classmethod
@@ -50,8 +56,8 @@ class Progress:
             return None
         first, hop = value.get("firstReceivedAt"), value.get("hop")
         accepted, requested = value.get("changeAccepted"), value.get("changeRequested")
-        sent = value.get("sentAt")
-        if sent is not None and (not isinstance(sent, int | float) or isinstance(sent, bool)):
+        sent, wait_began = value.get("sentAt"), value.get("waitBeganAt")
+        if not (_optional_seconds(sent) and _optional_seconds(wait_began)):
             return None
         if (
             isinstance(first, int | float)
@@ -62,6 +68,11 @@ class Progress:
             and isinstance(requested, bool)
         ):
             return cls(
-                float(first), hop, accepted, requested, None if sent is None else float(sent)
+                float(first),
+                hop,
+                accepted,
+                requested,
+                None if sent is None else float(sent),
+                None if wait_began is None else float(wait_began),
             )
         return None
