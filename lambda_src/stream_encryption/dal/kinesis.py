@@ -224,7 +224,7 @@ class KinesisAdapter:
                     self.throttles += 1
                     backoff.throttled()
                 elif code in _IAM_PROPAGATION_CODES and self._in_access_denied_grace():
-                    pass  # a grant made with this deploy may not be in force yet: a refusal
+                    pass  # may be a grant made with this deploy, not in force yet: retry
                 elif code in _TRANSIENT_CODES or _http_status(error) >= 500:
                     if is_write:
                         raise _MaybeApplied from None
