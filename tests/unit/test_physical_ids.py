@@ -53,3 +53,10 @@ def test_the_id_answered(req, outcome, expected):
 def test_a_create_that_changed_nothing_answers_a_marker_that_is_no_stream_arn(outcome):
     answered = physical_id_for(request("Create"), outcome)
     assert answered == FAILED_CREATE_PREFIX + "5e1f8e0c-0000-4000-8000-000000000000"
+
+
+def test_a_failed_create_whose_stream_may_show_an_earlier_attempts_start_answers_its_arn():
+    """A Lambda retry of a crashed Create has a fresh Progress; the stream's state speaks."""
+    outcome = Outcome(False, "no", "failed", ARN, earlier_attempt_may_have_changed=True)
+    assert physical_id_for(request("Create"), outcome) == ARN
+    assert physical_id_for(request("Update", OTHER), outcome) == OTHER  # Update: the id sent
