@@ -32,9 +32,13 @@ from benchmarks import cold_start, convergence, footprint, ownership_calls, scal
 T = TypeVar("T")
 
 # Targets from the issue.
+# Convergence (issue 12): median overshoot ≤ 0.5 s for windows up to 10 s, ≤ 5 % of the window
+# beyond; ≤ 0.2 Describe calls per second averaged over a 600-s wait.
 OVERSHOOT_MEDIAN_TARGET = 0.5
-OVERSHOOT_P95_TARGET = 1.5
-DESCRIBES_PER_SECOND_TARGET = 1.0
+SHORT_WINDOW_S = 10
+OVERSHOOT_SHARE_TARGET = 0.05
+LONG_WAIT_S = 600
+DESCRIBES_PER_SECOND_TARGET = 0.2
 COLD_START_RATIO_TARGET = 1.5
 ASSET_KB_TARGET = 50.0
 SCALE_RATIO_TARGET = 1.3
@@ -92,6 +96,13 @@ def timed(label: str, work: Callable[[], T]) -> tuple[T, float]:
 # -- sections --------------------------------------------------------------------------------
 
 
+def overshoot_target(window: float) -> float:
+    """The median overshoot allowed for a window: 0.5 s up to 10 s, 5 % of it beyond."""
+    if window <= SHORT_WINDOW_S:
+        return OVERSHOOT_MEDIAN_TARGET
+    return OVERSHOOT_SHARE_TARGET * window
+
+
 def convergence_section(rows: list[dict[str, Any]], runs: int) -> tuple[str, list[list[str]]]:
     ours_by_window = {r["window_s"]: r for r in rows if r["policy"] == OURS}
     body: list[list[object]] = []
@@ -99,18 +110,12 @@ def convergence_section(rows: list[dict[str, Any]], runs: int) -> tuple[str, lis
         mine = ours_by_window[row["window_s"]]
         targets = ""
         if row["policy"] == OURS:
-            median, p95, rate = (
-                row["median_overshoot_s"],
-                row["p95_overshoot_s"],
-                row["describes_per_s"],
-            )
-            targets = "; ".join(
-                [
-                    f"median {'✓' if within(median, OVERSHOOT_MEDIAN_TARGET) else '✗'}",
-                    f"p95 {'✓' if within(p95, OVERSHOOT_P95_TARGET) else '✗'}",
-                    f"≤1/s {'✓' if within(rate, DESCRIBES_PER_SECOND_TARGET) else '✗'}",
-                ]
-            )
+            median, rate = row["median_overshoot_s"], row["describes_per_s"]
+            allowed = overshoot_target(row["window_s"])
+            marks = [f"median ≤ {allowed:g} s {'✓' if within(median, allowed) else '✗'}"]
+            if row["window_s"] == LONG_WAIT_S:
+                marks.append(f"≤0.2/s {'✓' if within(rate, DESCRIBES_PER_SECOND_TARGET) else '✗'}")
+            targets = "; ".join(marks)
         body.append(
             [
                 row["window_s"],
@@ -145,38 +150,42 @@ def convergence_section(rows: list[dict[str, Any]], runs: int) -> tuple[str, lis
         body,
     )
     ours_rows = [r for r in rows if r["policy"] == OURS]
-    worst_median = max(ours_rows, key=lambda r: r["median_overshoot_s"])
-    worst_p95 = max(ours_rows, key=lambda r: r["p95_overshoot_s"])
-    over_rate = [
-        r for r in ours_rows if not within(r["describes_per_s"], DESCRIBES_PER_SECOND_TARGET)
-    ]
+    short = [r for r in ours_rows if r["window_s"] <= SHORT_WINDOW_S]
+    long = [r for r in ours_rows if r["window_s"] > SHORT_WINDOW_S]
+    worst_short = max(short, key=lambda r: r["median_overshoot_s"])
+    worst_long = max(long, key=lambda r: r["median_overshoot_s"] / r["window_s"])
+    long_wait = ours_by_window.get(LONG_WAIT_S)
     summary = [
         [
-            "Convergence: overshoot median ≤ 0.5 s at every window",
+            f"Convergence: overshoot median ≤ 0.5 s for windows up to {SHORT_WINDOW_S} s",
             verdict(
-                within(worst_median["median_overshoot_s"], OVERSHOOT_MEDIAN_TARGET),
-                f"worst {worst_median['median_overshoot_s']:.2f} s at {worst_median['window_s']} s",
+                within(worst_short["median_overshoot_s"], OVERSHOOT_MEDIAN_TARGET),
+                f"worst {worst_short['median_overshoot_s']:.2f} s at {worst_short['window_s']} s",
             ),
-            "polling once a second puts the expected median at exactly 0.5 s: the sample median "
-            "lands either side (see Methodology)",
+            "about one look a second while the wait is young, jitter drawn from 80-100 % of the "
+            "gap: the expected median is about 0.45 s",
         ],
         [
-            "Convergence: overshoot p95 ≤ 1.5 s at every window",
+            "Convergence: overshoot median ≤ 5 % of the window beyond that",
             verdict(
-                within(worst_p95["p95_overshoot_s"], OVERSHOOT_P95_TARGET),
-                f"worst {worst_p95['p95_overshoot_s']:.2f} s at {worst_p95['window_s']} s",
+                all(within(r["median_overshoot_s"], overshoot_target(r["window_s"])) for r in long),
+                f"worst {100 * worst_long['median_overshoot_s'] / worst_long['window_s']:.1f} % "
+                f"at {worst_long['window_s']} s",
             ),
-            "",
+            "the gap is 5 % of the time waited (at most 5 s), so the overshoot is at most that",
         ],
         [
-            "Convergence: ≤ 1 DescribeStreamSummary per second on average",
+            f"Convergence: ≤ 0.2 DescribeStreamSummary per second over a {LONG_WAIT_S}-s wait",
             verdict(
-                not over_rate,
-                ", ".join(f"{r['describes_per_s']:.2f}/s at {r['window_s']} s" for r in over_rate)
-                or f"max {max(r['describes_per_s'] for r in ours_rows):.2f}/s",
+                long_wait is not None
+                and within(long_wait["describes_per_s"], DESCRIBES_PER_SECOND_TARGET),
+                f"{long_wait['describes_per_s']:.3f}/s ({long_wait['describes_per_op']:.0f} calls)"
+                if long_wait
+                else "not measured",
             ),
-            "the first look comes after 0.5 s, then once a second: short operations average "
-            "more than 1/s, long ones tend to 1.00/s",
+            'at odds with SPEC "Waiting" (a second while young, gap 5 % of the wait, at most '
+            "5 s): even a 5-s gap from the start gives 0.2/s exactly; the SPEC's cadence needs "
+            "about 150 calls (0.25/s) before jitter. The SPEC wins (see Methodology)",
         ],
     ]
     return text, summary
@@ -455,13 +464,17 @@ METHODOLOGY = """\
   per account, half the budget of `DescribeStreamSummary`); here its calls are counted as Describe
   calls on the simulator. The UPDATING window is jittered ±10 % per run, the same windows for
   every policy (paired), and our poller's jitter is seeded independently of the window's.
-* **The convergence targets meet at one point.** For a poller whose phase relative to the moment
-  the stream becomes ACTIVE is uniform, the median overshoot is half the poll period. A median of
-  at most 0.5 s therefore needs a period of at most 1 s, and at most one Describe per second needs
-  a period of at least 1 s: only exactly 1 s meets both, with an expected median of exactly 0.5 s,
-  so the sample median of 100 runs lands a few hundredths either side of 0.5 s. Our first look
-  comes after 0.5 s (so a 1-s update is noticed at ~1.5 s, not ~2 s), which puts short operations
-  above one call per second (2 calls in ~1.5 s for a 1-s window).
+* **The convergence targets and the SPEC's cadence.** For a poller whose phase relative to the
+  moment the stream becomes ACTIVE is uniform, the median overshoot is half the poll gap. A median
+  of at most 0.5 s for short windows needs a gap of at most 1 s there; at most 5 % beyond needs a
+  gap of at most 10 % of the window. SPEC "Waiting" takes about 1 s while young, then 5 % of the
+  time waited, at most 5 s; our jitter draws each gap from 80-100 % of that (never later than the
+  rule; expected median about 0.45 s for short windows). Over a 600-s wait that costs about 20
+  calls for the first 20 s, ln 5 / ln 1.05 ≈ 33 while the gap grows from 1 s to 5 s (20-100 s) and
+  100 at 5 s (100-600 s): about 153, 0.26 per second, and about 10 % more with the jitter. The
+  issue's 0.2 per second over 600 s would need an average gap of 5 s from the first second, which
+  the 5-s cap and the young phase exclude; the cadence honours the SPEC and the measured rate is
+  reported as it is.
 * **Cold start** is whole-process: `python -c` for each sample, timed from this process, against a
   moto server in a separate process (its start-up is not counted) and a loopback ResponseURL. It
   leaves out what Lambda adds around the process (sandbox, runtime bootstrap, layer extraction):
@@ -577,8 +590,9 @@ file; the tables below come from the run described above.
 
 Overshoot = when the policy reports done minus when the stream became ACTIVE (virtual seconds).
 "Describes / s" = Describe calls ÷ the operation's duration (Start to answer). Policies: ours
-(`KinesisAdapter.wait_until_settled`: first look after ~0.5 s, then every ~1 s, ±10 % jitter,
-backing off only when throttled), CDK Provider framework (`isComplete` at once, then every 5 s),
+(`KinesisAdapter.wait_until_settled`: first look after ~0.5 s, then about once a second while the
+wait is young, the gap growing to 5 % of the time waited, at most 5 s, each gap drawn from 80-100 %
+of that; throttling multiplies it), CDK Provider framework (`isComplete` at once, then every 5 s),
 Terraform (first look after 10 s, then every 10 s), boto3 `StreamExists` (at once, then every 10 s,
 18 attempts: gives up after 170 s).
 

@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import random
+import time
 import urllib.error
 import uuid
 from dataclasses import dataclass, field
@@ -40,13 +41,38 @@ RESPONSE_URL = (
 )
 
 
+def presigned_url(signed_at: float, *, sigv2: bool = False, lifetime: int = 7200) -> str:
+    """A ResponseURL as CloudFormation signs it at ``signed_at`` (epoch seconds): SigV4 with
+    ``X-Amz-Date``, or SigV2 with ``Expires`` (signing time plus ``lifetime``). Watched by the
+    leak guard like ``RESPONSE_URL``."""
+    base = RESPONSE_URL.partition("?")[0]
+    if sigv2:
+        query = (
+            f"AWSAccessKeyId=AKIAEXAMPLE&Expires={int(signed_at) + lifetime}"
+            f"&Signature={SIGNATURE}v2%2Bsig%3D"
+        )
+    else:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(signed_at))
+        query = (
+            f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={stamp}&X-Amz-Expires={lifetime}"
+            f"&X-Amz-SignedHeaders=host&X-Amz-Signature={SIGNATURE}"
+        )
+    url = f"{base}?{query}"
+    leak_guard.watch_secret(url)
+    return url
+
+
 def make_event(
-    request_type: str = "Create", physical_id: str | None = None, **properties: str
+    request_type: str = "Create",
+    physical_id: str | None = None,
+    *,
+    response_url: str = RESPONSE_URL,
+    **properties: str,
 ) -> dict[str, Any]:
     event: dict[str, Any] = {
         "RequestType": request_type,
         "ServiceToken": FUNCTION_ARN,
-        "ResponseURL": RESPONSE_URL,
+        "ResponseURL": response_url,
         "StackId": STACK_ID,
         "RequestId": str(uuid.uuid4()),
         "LogicalResourceId": "StreamEncryption",
@@ -116,17 +142,30 @@ class Puts:
 
 @dataclass
 class Invokes:
-    """The Lambda service's side of the hand-over: records async self-invokes."""
+    """The Lambda service's side of the hand-over: records async self-invokes.
+
+    ``script`` holds what the next attempts raise, in order (``None``: that attempt succeeds);
+    once it is used up, ``fail_with`` (if set) is raised, else the call answers ``status``.
+    ``queued_despite_error`` marks scripted errors raised after the event was queued (a reply
+    lost on the way back): the payload is recorded although the caller sees an error.
+    """
 
     fail_with: BaseException | None = None
     status: int = 202
+    script: list[BaseException | None] = field(default_factory=list)
+    queued_despite_error: bool = False
+    attempts: int = 0
     payloads: list[dict[str, Any]] = field(default_factory=list)
 
     def invoke(self, **kwargs: Any) -> dict[str, Any]:
-        if self.fail_with is not None:
-            raise self.fail_with
+        self.attempts += 1
         assert kwargs["InvocationType"] == "Event"
         assert kwargs["FunctionName"] == FUNCTION_ARN
+        step = self.script.pop(0) if self.script else self.fail_with
+        if step is not None:
+            if self.queued_despite_error:
+                self.payloads.append(json.loads(kwargs["Payload"]))
+            raise step
         if self.status == 202:
             self.payloads.append(json.loads(kwargs["Payload"]))
         return {"StatusCode": self.status}
@@ -146,16 +185,15 @@ class Metrics:
 class Harness:
     """One simulated account: Kinesis simulator, virtual clock, response and invoke capture."""
 
-    def __init__(self, *, guard_leaks: bool = True, **simulator_options: Any) -> None:
+    def __init__(
+        self, *, guard_leaks: bool = True, region: str = REGION, **simulator_options: Any
+    ) -> None:
         self.clock = VirtualClock()
         self.kinesis = KinesisSimulator(
-            self.clock, account_id=ACCOUNT, region=REGION, **simulator_options
+            self.clock, account_id=ACCOUNT, region=region, **simulator_options
         )
-        # Any: the typed boto3 stubs' keyword signatures are narrower than the adapter's Protocol.
-        self.client: Any = boto3.client(
-            "kinesis", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
-        )
-        self.kinesis.attach(self.client)
+        self._clients: dict[str, Any] = {}
+        self.client: Any = self.kinesis_client(region)
         # The stack every make_event names, with the resource in it (ownership checks ask it).
         self.cloudformation = CloudFormationFake(ACCOUNT)
         self.cloudformation.add_stack("orders", ("StreamEncryption",), stack_id=STACK_ID)
@@ -173,6 +211,17 @@ class Harness:
             self.guard_leaks()
         self.invocation_starts: list[float] = []
 
+    def kinesis_client(self, region: str) -> Any:
+        """A boto3 Kinesis client for ``region`` (as the handler makes one per stream region; its
+        endpoint rules refuse an ARN of another partition), served by the simulator."""
+        if region not in self._clients:
+            # Any: the typed boto3 stubs' keyword signatures are narrower than the Protocol.
+            client: Any = boto3.client(
+                "kinesis", region_name=region, aws_access_key_id="x", aws_secret_access_key="x"
+            )
+            self._clients[region] = self.kinesis.attach(client)
+        return self._clients[region]
+
     def guard_leaks(self) -> None:
         """Have the suite-wide leak guard scan everything this harness captured."""
         leak_guard.watch_secret(RESPONSE_URL)
@@ -189,7 +238,7 @@ class Harness:
         deps = Dependencies(
             logger=self.logger,
             metrics=self.metrics,
-            kinesis_client=lambda region: self.client,
+            kinesis_client=self.kinesis_client,
             lambda_client=lambda region: self.invokes,
             clock=self.clock,
             opener=self.puts,

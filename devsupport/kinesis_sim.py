@@ -367,6 +367,7 @@ class KinesisSimulator:
         *,
         account_id: str = "123456789012",
         region: str = "us-east-1",
+        partition: str = "aws",
         update_seconds: float = 3.0,
         describe_tps_limit: float | None = None,
         kms_checks: bool = True,
@@ -376,6 +377,7 @@ class KinesisSimulator:
         self.clock = clock
         self.account_id = account_id
         self.region = region
+        self.partition = partition
         self.update_seconds = update_seconds
         self.describe_tps_limit = describe_tps_limit
         self.kms_checks = kms_checks
@@ -420,7 +422,7 @@ class KinesisSimulator:
 
     def stream_arn(self, name: str) -> str:
         """The ARN Kinesis would report for ``name`` in this account and region."""
-        return f"arn:aws:kinesis:{self.region}:{self.account_id}:stream/{name}"
+        return f"arn:{self.partition}:kinesis:{self.region}:{self.account_id}:stream/{name}"
 
     def create_stream(
         self,

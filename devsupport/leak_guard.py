@@ -7,6 +7,7 @@ in tests/conftest.py checks every pair after each test and fails the test on a l
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Iterable
 
 _secrets: set[str] = set()
@@ -18,8 +19,9 @@ def watch_secret(url_or_query: str) -> None:
     query = url_or_query.partition("?")[2] or url_or_query
     _secrets.add(query)
     for part in query.split("&"):
-        if part.lower().startswith("x-amz-signature="):
-            _secrets.add(part.split("=", 1)[1])
+        if part.lower().startswith(("x-amz-signature=", "signature=")):
+            signature = part.split("=", 1)[1]
+            _secrets.update({signature, urllib.parse.unquote(signature)})
 
 
 def watch_output(name: str, texts: Callable[[], Iterable[str]]) -> None:

@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
 from stream_encryption.handlers.invocation import Dependencies, process
+from stream_encryption.handlers.observability import hide_event_response_url
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "kinesis-stream-encryption"
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "KinesisStreamEncryption"
@@ -70,8 +71,9 @@ def cloudformation_client(region: str) -> Any:
 
 @cache
 def lambda_client(region: str) -> Any:
-    """For the hand-over's asynchronous self-invoke: a few quick attempts, then the fallback."""
-    return _client("lambda", region, attempts=2, connect_timeout=2, read_timeout=3)
+    """For the hand-over's asynchronous self-invoke. One attempt per call: botocore would retry a
+    read timeout, which may start a second chain; ``dal.lambda_invoke`` retries what is safe."""
+    return _client("lambda", region, attempts=1, connect_timeout=2, read_timeout=3)
 
 
 class _MetricsAdapter:
@@ -111,9 +113,22 @@ if tracer:
 def lambda_handler(event: dict[str, Any], context: Any) -> None:
     """Entry point. Never raises, and CloudFormation gets an answer even if Powertools fails."""
     _processed.clear()
+    # First, before anything can log: the event's ResponseURL stays out of every log line of the
+    # process from here on, the last-resort log below and botocore's DEBUG output included.
+    hide_event_response_url(logger, event)
+    failure: Exception | None = None
     try:
         _instrumented(event, context)
-    except Exception as error:
-        logger.exception("Instrumentation failed", extra={"error": type(error).__name__})
-        if not _processed:  # it failed before the event was looked at: handle it bare
-            process(event, context, _dependencies())
+    except Exception as error:  # logged below, outside this block
+        failure = error
+    if failure is None:
+        return
+    # Logged outside the except block: should emitting fail, logging's error report prints the
+    # exception being handled, which is then none (the redacted record is all it shows).
+    logger.error(
+        "Instrumentation failed",
+        exc_info=(type(failure), failure, failure.__traceback__),
+        extra={"error": type(failure).__name__},
+    )
+    if not _processed:  # it failed before the event was looked at: handle it bare
+        process(event, context, _dependencies())

@@ -20,7 +20,7 @@ DEFAULT_KINESIS_KEY_ALIAS = "alias/aws/kinesis"
 # The same rules as the Lambda's ``stream_encryption/identifiers.py`` (a test holds the two copies
 # to the same cases): what the construct accepts at synth, the function accepts at deploy.
 PARTITION_PATTERN = r"aws(?:-[a-z]+)*"
-REGION_PATTERN = r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}"
+REGION_PATTERN = r"[a-z]{2,4}(?:-[a-z]+)+-\d+"
 ACCOUNT_PATTERN = r"\d{12}"
 STREAM_NAME_PATTERN = r"[a-zA-Z0-9_.-]{1,128}"
 _STREAM_NAME = re.compile(STREAM_NAME_PATTERN)

@@ -105,3 +105,17 @@ def decide_decrypt(
             "resource stopped it; left on."
         )
     return Stop(state.key_id or owned_key)
+
+
+def may_show_an_earlier_start(wanted_key: str, stream: StreamArn, state: StreamState) -> bool:
+    """Whether the stream's state could be the work of this request's own StartStreamEncryption
+    made by an earlier attempt that crashed (Lambda retries it with a fresh start, which cannot
+    know): UPDATING, or already KMS with the wanted key.
+
+    A failed Create that saw this answers with the stream's ARN, so that rollback's Delete undoes
+    what may be ours (SPEC "Physical resource id"). It may also be someone else's change; the
+    ownership tags of a later issue tell the two apart, and this is the one place to refine.
+    """
+    if state.status == "UPDATING":
+        return True
+    return state.encrypted and keys_equivalent(wanted_key, state.key_id, stream)

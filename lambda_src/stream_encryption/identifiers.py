@@ -14,8 +14,15 @@ from typing import Literal
 
 DEFAULT_KEY_ID = "alias/aws/kinesis"
 
-_PARTITION = r"aws(?:-[a-z]+)*"
-_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}"
+# One rule for every partition botocore knows (tests/unit/test_partitions.py checks each of its
+# regions): "aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f",
+# "aws-eusc"; regions such as us-east-1, cn-north-1, us-gov-west-1, us-isob-east-1,
+# eu-isoe-west-1, eusc-de-east-1. Region = 2-4 letters, one or more "-letters" parts, "-digits"
+# (the shape of every partition's regionRegex in botocore's partitions.json).
+PARTITION_PATTERN = r"aws(?:-[a-z]+)*"
+REGION_PATTERN = r"[a-z]{2,4}(?:-[a-z]+)+-\d+"
+_PARTITION = PARTITION_PATTERN
+_REGION = REGION_PATTERN
 _ACCOUNT = r"\d{12}"
 STREAM_NAME_PATTERN = r"[a-zA-Z0-9_.-]{1,128}"
 _STREAM_NAME_RE = re.compile(rf"^{STREAM_NAME_PATTERN}$")

@@ -1,8 +1,10 @@
 """Every deadline of one invocation, in one place.
 
 Two clocks bound the work: the Lambda invocation's own (its remaining time, less a reserve to
-respond or hand over) and CloudFormation's (ServiceTimeout from the request's first receipt, which
-may lie several invocations back). Waits stop at whichever comes first.
+respond or hand over) and CloudFormation's (ServiceTimeout from the moment CloudFormation sent the
+request, as its ResponseURL says, else from the request's first receipt; either may lie several
+invocations back). Waits and hand-overs stop at whichever comes first, and a request that arrives
+after CloudFormation stopped listening does nothing at all.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def response_reserve(remaining: float) -> float:
 
 
 def cloudformation_margin(service_timeout: int) -> float:
-    """CloudFormation's clock started a little before our first receipt: stop this much early."""
+    """Stop this much before CloudFormation does: its clock and ours disagree a little, and when
+    the URL does not say when it was sent, that was a little before our first receipt."""
     return min(30.0, max(2.0, 0.05 * service_timeout))
 
 
@@ -59,7 +62,7 @@ class TimeBudget:
     def _cloudformation_stops_waiting(self, progress: Progress, service_timeout: int) -> float:
         """On the monotonic axis: when CloudFormation stops listening, less a margin."""
         ends_at_wall = (
-            progress.first_received_at + service_timeout - cloudformation_margin(service_timeout)
+            progress.listened_since + service_timeout - cloudformation_margin(service_timeout)
         )
         return self.clock.now() + (ends_at_wall - self.clock.wall())
 
@@ -67,6 +70,15 @@ class TimeBudget:
         """Where waiting in this invocation must stop: the earlier of the two clocks."""
         stop = self._cloudformation_stops_waiting(progress, service_timeout)
         return Deadline(self.clock, min(self._work_until, stop))
+
+    def cloudformation_stopped_listening(self, progress: Progress, service_timeout: int) -> bool:
+        """Whether CloudFormation has given up on the request (or will before anything is done):
+        acting now could only change what it no longer expects."""
+        return self._cloudformation_stops_waiting(progress, service_timeout) <= self.clock.now()
+
+    def since_sent(self, progress: Progress) -> float:
+        """Seconds since CloudFormation sent the request (or since first receipt, if unknown)."""
+        return max(0.0, self.clock.wall() - progress.listened_since)
 
     def worth_handing_over(self, progress: Progress, service_timeout: int) -> bool:
         """Whether CloudFormation will still listen long enough for a fresh invocation."""

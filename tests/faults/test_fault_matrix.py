@@ -5,11 +5,13 @@ stream. Errors a person must fix fail at once with a Reason that says what to do
 (throttling, 5xx, resets) are retried and end in SUCCESS without a second key change.
 """
 
+import http.client
+import logging
 from dataclasses import dataclass
 
 import pytest
 
-from devsupport.harness import ACCOUNT, REGION, make_event
+from devsupport.harness import ACCOUNT, REGION, RESPONSE_URL, Harness, make_event, presigned_url
 from stream_encryption.cfn.physical_ids import FAILED_CREATE_PREFIX
 
 UUID = "1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -73,7 +75,16 @@ START_ROWS = {
     "KMSInvalidState": Row(
         "KMSInvalidStateException", reason=(KEY_ARN, "pending deletion"), calls=1
     ),
-    "KMSAccessDenied": Row("KMSAccessDeniedException", reason=(KEY_ARN, "key policy"), calls=1),
+    "KMSAccessDenied": Row("KMSAccessDeniedException", count=999, reason=(KEY_ARN, "key policy")),
+    # A key grant added in the same deploy as the resource: IAM's propagation time, as AccessDenied.
+    "KMSAccessDenied-iam-propagation": Row(
+        "KMSAccessDeniedException",
+        count=2,
+        status="SUCCESS",
+        physical_id=ARN,
+        final_encryption="KMS",
+        calls=3,
+    ),
     "KMSNotFound": Row("KMSNotFoundException", reason=(KEY_ARN, "not found", REGION), calls=1),
     "KMSOptInRequired": Row("KMSOptInRequired", reason=(ACCOUNT, "not subscribed"), calls=1),
     "KMSThrottling": Row(
@@ -204,6 +215,17 @@ def test_access_denied_just_after_the_policy_was_created_is_waited_out(h):
     assert body["Status"] == "SUCCESS"
 
 
+def test_kms_access_denied_is_retried_for_iam_propagation_time_then_reported(h):
+    h.kinesis.add_key(UUID)
+    h.kinesis.create_stream("orders")
+    h.kinesis.fail_next("StartStreamEncryption", "KMSAccessDeniedException", "no grant", count=999)
+    body = h.run(make_event(StreamARN=ARN, KeyId=KEY_ARN))
+    assert body["Status"] == "FAILED" and "key policy" in body["Reason"]
+    assert 15 <= h.clock.now() < 40  # the grace counts from first receipt, no longer
+    assert h.kinesis.count("StartStreamEncryption") >= 3
+    assert body["PhysicalResourceId"].startswith(FAILED_CREATE_PREFIX)  # every Start was refused
+
+
 def test_describe_access_denied_fails_naming_the_permission(h):
     h.kinesis.create_stream("orders")
     h.kinesis.fail_next("DescribeStreamSummary", "AccessDeniedException", "no", count=999)
@@ -253,6 +275,19 @@ RESPONSE_URL_ROWS = {
     "404": ([404], False, 1),
     "persistent-503": ([503] * 20, False, 6),
     "persistent-refused": ([ConnectionRefusedError()] * 20, False, 6),
+    # http.client's own exceptions are no OSError (RemoteDisconnected is both): a garbled or
+    # cut-short reply is retried, a URL http.client cannot send is final; none escapes.
+    "bad-status-line-then-ok": ([http.client.BadStatusLine("HTTP/9"), 200], True, 2),
+    "incomplete-read-then-ok": ([http.client.IncompleteRead(b"<Err"), 200], True, 2),
+    "remote-disconnected-then-ok": ([http.client.RemoteDisconnected("closed"), 200], True, 2),
+    "line-too-long-then-ok": ([http.client.LineTooLong("header line"), 200], True, 2),
+    "not-ready-then-ok": ([http.client.ResponseNotReady("Idle"), 200], True, 2),
+    "invalid-url-quoting-the-url": (
+        [http.client.InvalidURL(f"bad port in {RESPONSE_URL}")],
+        False,
+        1,
+    ),
+    "unexpected-exception-quoting-the-url": ([RuntimeError(f"boom {RESPONSE_URL}")], False, 1),
 }
 
 
@@ -269,6 +304,91 @@ def test_response_url_fault(h, script, accepted, attempts):
     assert h.kinesis.stream("orders").encryption_type == "KMS"
     if not accepted:
         assert "did not accept the response" in h.logs
+        assert type(script[-1]).__name__ in h.logs or "HTTP" in h.logs  # by type, never message
+
+
+PARTITION_ROWS = {
+    "aws-eusc": ("aws-eusc", "eusc-de-east-1"),
+    "aws-cn": ("aws-cn", "cn-northwest-1"),
+    "aws-us-gov": ("aws-us-gov", "us-gov-east-1"),
+    "aws-iso-b": ("aws-iso-b", "us-isob-east-1"),
+    "aws-iso-f": ("aws-iso-f", "us-isof-south-1"),
+}
+
+
+@pytest.mark.parametrize(
+    ("partition", "region"), PARTITION_ROWS.values(), ids=PARTITION_ROWS.keys()
+)
+def test_streams_in_every_partition_are_encrypted_and_undone(partition, region):
+    """A region the old pattern rejected (eusc-de-east-1) made every ARN "not a stream ARN"."""
+    h = Harness(region=region, partition=partition)
+    arn = f"arn:{partition}:kinesis:{region}:{ACCOUNT}:stream/orders"
+    h.kinesis.create_stream("orders")
+    body = h.run(make_event(StreamARN=arn))
+    assert body["Status"] == "SUCCESS", body["Reason"]
+    assert body["PhysicalResourceId"] == arn
+    assert h.kinesis.stream("orders").encryption_type == "KMS"
+    deleted = h.run(make_event("Delete", physical_id=arn, StreamARN=arn))
+    assert deleted["Status"] == "SUCCESS"
+    assert h.kinesis.stream("orders").encryption_type == "NONE"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """When a Create reaches the function, relative to when CloudFormation sent it."""
+
+    sent_seconds_ago: float
+    sigv2: bool = False
+    status: str = "SUCCESS"
+    starts: int = 1  # StartStreamEncryption calls made
+
+
+DELIVERY_ROWS = {
+    "fresh": Delivery(2),
+    "queued-but-in-time": Delivery(120),
+    "stale-url-sigv4": Delivery(7200, status="FAILED", starts=0),
+    "stale-url-sigv2": Delivery(7200, sigv2=True, status="FAILED", starts=0),
+    "late-lambda-retry": Delivery(301, status="FAILED", starts=0),  # ServiceTimeout 300
+    "within-the-margin": Delivery(290, status="FAILED", starts=0),  # 10 s is too late to act
+}
+
+
+@pytest.mark.parametrize("row", DELIVERY_ROWS.values(), ids=DELIVERY_ROWS.keys())
+def test_delivery_time(h, row):
+    h.kinesis.create_stream("orders")
+    url = presigned_url(h.clock.wall() - row.sent_seconds_ago, sigv2=row.sigv2)
+    body = h.run(make_event(StreamARN=ARN, ServiceTimeout="300", response_url=url))
+    assert body["Status"] == row.status
+    assert h.kinesis.count("StartStreamEncryption") == row.starts
+    if row.status == "FAILED":
+        late = row.sent_seconds_ago >= 300
+        assert ("after CloudFormation stopped waiting" in body["Reason"]) is late
+        assert "Nothing was changed" in body["Reason"]
+        assert h.kinesis.calls == []
+        assert body["PhysicalResourceId"].startswith(FAILED_CREATE_PREFIX)
+
+
+def test_duplicate_delivery_after_the_answer(h):
+    h.kinesis.create_stream("orders")
+    event = make_event(
+        StreamARN=ARN, ServiceTimeout="300", response_url=presigned_url(h.clock.wall())
+    )
+    assert h.run(event)["Status"] == "SUCCESS"
+    assert h.run(event)["Status"] == "SUCCESS"  # in time: idempotent, no second Start
+    h.clock.sleep(300)
+    assert h.run(event)["Status"] == "FAILED"  # late: no call at all
+    assert h.kinesis.count("StartStreamEncryption") == 1
+
+
+def test_debug_logging_and_an_aws_error_message_quoting_the_url_leak_nothing(h, caplog):
+    """Root and botocore at DEBUG (the suite's leak guard scans caplog and the handler's log)."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="botocore")
+    h.kinesis.create_stream("orders")
+    h.kinesis.fail_next("DescribeStreamSummary", "AccessDeniedException", RESPONSE_URL, count=999)
+    body = h.run(make_event(StreamARN=ARN))
+    assert body["Status"] == "FAILED"
+    assert "botocore" in caplog.text  # botocore really logged at DEBUG
 
 
 # -- ownership: the tag calls and CloudFormation ---------------------------------------------

@@ -32,9 +32,6 @@ def _partitions() -> list[tuple[str, str]]:
 
 
 REAL = _partitions()
-# The Lambda's region pattern (two letters first) rejects these real regions; the construct
-# follows it so that synthesis fails rather than the deployment. Issue 12 widens the Lambda's.
-REJECTED_BY_THE_LAMBDA_TODAY = {"eusc-de-east-1"}
 
 
 def _construct_accepts_stream(value: str) -> bool:
@@ -114,19 +111,7 @@ def test_key_ids_same_verdict(value: str) -> None:
     assert _construct_accepts_key(value) == (identifiers.parse_key_id(value) is not None)
 
 
-@pytest.mark.parametrize(
-    ("partition", "region"),
-    [
-        pytest.param(
-            partition,
-            region,
-            marks=pytest.mark.xfail(strict=True, reason="the Lambda's region pattern; issue 12")
-            if region in REJECTED_BY_THE_LAMBDA_TODAY
-            else [],
-        )
-        for partition, region in REAL
-    ],
-)
+@pytest.mark.parametrize(("partition", "region"), REAL)
 def test_every_real_region_is_accepted(partition: str, region: str) -> None:
     stream = f"arn:{partition}:kinesis:{region}:{ACCOUNT}:stream/s"
     key = f"arn:{partition}:kms:{region}:{ACCOUNT}:key/{UUID}"

@@ -10,6 +10,7 @@ from stream_encryption.decisions import (
     Wait,
     decide_decrypt,
     decide_encrypt,
+    may_show_an_earlier_start,
 )
 from stream_encryption.identifiers import StreamArn
 from stream_encryption.models.stream import StreamState
@@ -87,3 +88,18 @@ def test_a_stream_encrypted_again_after_our_own_stop_is_left_on():
     encrypted = state(encryption="KMS", key=UUID)
     decision = decide_decrypt(KEY_ARN, STREAM, encrypted, stop_accepted=True)
     assert isinstance(decision, Done) and "turned on again by someone else" in decision.warning
+
+
+@pytest.mark.parametrize(
+    ("observed", "maybe_ours"),
+    [
+        (state("UPDATING"), True),  # an earlier attempt's Start may still be applying
+        (state("ACTIVE", "KMS", UUID), True),  # the wanted key, in another form
+        (state("ACTIVE", "KMS", "alias/other"), False),
+        (state("ACTIVE"), False),
+        (state("CREATING"), False),  # no Start is accepted on a stream being created
+        (state("DELETING", "KMS", KEY_ARN), True),
+    ],
+)
+def test_a_crash_retry_counts_states_its_earlier_start_may_have_caused(observed, maybe_ours):
+    assert may_show_an_earlier_start(KEY_ARN, STREAM, observed) is maybe_ours

@@ -7,7 +7,7 @@ import boto3
 import pytest
 
 from devsupport.kinesis_sim import KinesisSimulator, VirtualClock
-from stream_encryption.dal.kinesis import KinesisAdapter
+from stream_encryption.dal.kinesis import KinesisAdapter, poll_gap
 from stream_encryption.dal.streams import DeadlineReached, KinesisError
 from stream_encryption.identifiers import StreamArn, StreamRef
 from stream_encryption.time_budget import Deadline
@@ -117,3 +117,18 @@ def test_waiting_stops_at_the_deadline_with_the_last_state_seen():
         rig.adapter.wait_until_settled(ORDERS)
     assert rig.clock.now() <= 10.0
     assert reached.value.last_state is not None and reached.value.last_state.status == "UPDATING"
+
+
+@pytest.mark.parametrize(
+    ("waited", "gap"),
+    [(0.0, 1.0), (10.0, 1.0), (20.0, 1.0), (40.0, 2.0), (60.0, 3.0), (100.0, 5.0), (3000.0, 5.0)],
+)
+def test_the_poll_gap_is_a_second_while_young_then_five_percent_of_the_wait_at_most_five(
+    waited, gap
+):
+    assert poll_gap(waited) == pytest.approx(gap)
+
+
+def test_throttling_multiplies_the_gap_up_to_twenty_seconds():
+    assert poll_gap(10.0, throttle_factor=4.0) == pytest.approx(4.0)
+    assert poll_gap(600.0, throttle_factor=8.0) == pytest.approx(20.0)

@@ -72,3 +72,10 @@ def test_the_stream_a_resource_already_managed_is_an_updates_stream_arn_id(
     request_type, physical_id, managed
 ):
     assert managed_stream_of(request(request_type, physical_id)) == managed
+
+
+def test_a_failed_create_whose_stream_may_show_an_earlier_attempts_start_answers_its_arn():
+    """A Lambda retry of a crashed Create has a fresh Progress; the stream's state speaks."""
+    outcome = Outcome(False, "no", "failed", ARN, earlier_attempt_may_have_changed=True)
+    assert physical_id_for(request("Create"), outcome) == ARN
+    assert physical_id_for(request("Update", OTHER), outcome) == OTHER  # Update: the id sent

@@ -21,8 +21,11 @@ def physical_id_for(request: CfnRequest, outcome: Outcome) -> str:
     """The id to answer ``request`` with, given how it ended.
 
     Delete: always the id CloudFormation sent. Success: the stream's ARN. Failed Update: the id
-    CloudFormation sent. Failed Create: the stream ARN only if a change may have been applied (so
-    rollback's Delete undoes it), else a marker that is no stream ARN.
+    CloudFormation sent. Failed Create: the stream ARN if a change may have been applied, so that
+    rollback's Delete undoes it, else a marker that is no stream ARN. "May have been applied":
+    this request's Progress says a Start was requested, or the stream was last seen in a state an
+    earlier, crashed attempt of the same request may have caused (UPDATING, or KMS with the wanted
+    key): Lambda's retry of a crashed invocation starts with a fresh Progress and cannot know.
     """
     if request.request_type == "Delete":
         return request.physical_resource_id or ""
@@ -30,7 +33,8 @@ def physical_id_for(request: CfnRequest, outcome: Outcome) -> str:
         return outcome.stream_arn
     if request.request_type == "Update" and request.physical_resource_id:
         return request.physical_resource_id
-    if outcome.change_requested and outcome.stream_arn:
+    may_have_changed = outcome.change_requested or outcome.earlier_attempt_may_have_changed
+    if may_have_changed and outcome.stream_arn:
         return outcome.stream_arn
     return failed_create_marker(request.request_id)
 

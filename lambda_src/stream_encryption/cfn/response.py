@@ -6,6 +6,7 @@ message (some quote the URL).
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import urllib.error
@@ -148,26 +149,22 @@ def send_response(
     for attempt in range(1, max_attempts + 1):
         # The first attempt is always made, even late: an answer beats a stack left hanging.
         timeout = max(1.0, min(10.0, time_left() - 0.2))
-        request = urllib.request.Request(  # noqa: S310 (scheme checked in _response_target)
-            target.url,
-            data=body,
-            method="PUT",
-            headers={"Content-Type": "", "Content-Length": str(len(body))},
-        )
         try:
+            request = urllib.request.Request(  # noqa: S310 (scheme checked in _response_target)
+                target.url,
+                data=body,
+                method="PUT",
+                headers={"Content-Type": "", "Content-Length": str(len(body))},
+            )
             with opener(request, timeout) as response:
                 status = int(response.status)
             if 200 <= status < 300:
                 return SendResult(True, attempt, status, None)
             error = f"HTTP {status}"
-        except urllib.error.HTTPError as http_error:
-            status, error = http_error.code, f"HTTP {http_error.code}"
-            http_error.close()
-        except (TimeoutError, urllib.error.URLError, OSError, ValueError) as network_error:
-            # Only the type: some of these messages quote the URL.
-            status, error = None, type(network_error).__name__
-            if isinstance(network_error, ValueError) and not isinstance(network_error, OSError):
-                break  # a malformed URL will not get better
+        except Exception as failure:  # none may escape: the stack would wait until ServiceTimeout
+            status, error, transient = _classify_put_failure(failure)
+            if not transient:
+                break
         if status is not None and status < 500:
             break
         if attempt < max_attempts:
@@ -176,3 +173,25 @@ def send_response(
                 break
             clock.sleep(pause)
     return SendResult(False, attempt, status, error)
+
+
+def _classify_put_failure(failure: Exception) -> tuple[int | None, str, bool]:
+    """(status, what to log, whether another attempt may succeed) for a PUT that raised.
+
+    Only types and status codes are kept: messages of URL, HTTP and socket errors can quote the
+    presigned URL. Connection-level failures (refused, reset, timeout, a garbled or cut-short
+    reply: ``http.client.HTTPException``) are transient, and S3 overwrites a repeated PUT, so
+    retrying is safe. A URL that cannot be parsed or sent (``InvalidURL``, ``ValueError``) and any
+    other exception will not get better by retrying.
+    """
+    name = type(failure).__name__
+    if isinstance(failure, urllib.error.HTTPError):
+        failure.close()
+        return failure.code, f"HTTP {failure.code}", failure.code >= 500
+    if isinstance(failure, http.client.InvalidURL):
+        return None, name, False
+    if isinstance(failure, TimeoutError | urllib.error.URLError | OSError):
+        return None, name, True
+    if isinstance(failure, http.client.HTTPException):
+        return None, name, True
+    return None, name, False

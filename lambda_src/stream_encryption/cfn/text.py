@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
@@ -13,12 +14,15 @@ def clean_text(text: str) -> str:
 
 
 _SIGNATURE_PARAMETERS = ("x-amz-signature", "signature")
+# Shorter fragments are no credential, and cutting them would garble unrelated text.
+MIN_SECRET_LENGTH = 8
 
 
-def redact(text: str, url: str) -> str:
-    """``text`` with the ResponseURL, its query string and its signature cut out.
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The parts of a ResponseURL that must never be shown: the URL, its query string and its
+    signature, each also percent-decoded (a log line may show either form).
 
-    The signature alone is cut too: it is the secret part, whatever text it turns up in.
+    The signature alone counts: it is the secret part, whatever text it turns up in.
     """
     query = url.partition("?")[2]
     signatures = [
@@ -26,10 +30,26 @@ def redact(text: str, url: str) -> str:
         for name, _, value in (part.partition("=") for part in query.split("&"))
         if name.lower() in _SIGNATURE_PARAMETERS
     ]
+    found: list[str] = []
     for secret in (url, query, *signatures):
-        if secret and secret in text:
+        for form in (secret, urllib.parse.unquote(secret), urllib.parse.unquote_plus(secret)):
+            if len(form) >= MIN_SECRET_LENGTH and form not in found:
+                found.append(form)
+    # Longest first: the whole URL is cut before its query, its query before its signature.
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def redact_secrets(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every one of ``secrets`` replaced by ``<redacted>``."""
+    for secret in secrets:
+        if secret in text:
             text = text.replace(secret, "<redacted>")
     return text
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` with the ResponseURL, its query string and its signature cut out."""
+    return redact_secrets(text, url_secrets(url)) if url else text
 
 
 def short(text: str, limit: int = 60) -> str:

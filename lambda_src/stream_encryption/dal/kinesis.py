@@ -20,11 +20,19 @@ from ..models.stream import StreamState
 from ..time_budget import Deadline
 from .streams import Accepted, DeadlineReached, KinesisError
 
+# Polling cadence (SPEC "Waiting"): first look after about half a second; then about once a
+# second while the wait is young, the gap growing with the time already waited (5 % of it, at
+# most 5 s), jittered; doubled per throttled poll (at most 8x, 20 s), halved back per clean one.
 FIRST_POLL_SECONDS = 0.5
-POLL_CAP_SECONDS = 1.0
+YOUNG_POLL_SECONDS = 1.0
+POLL_GROWTH = 0.05
+POLL_CAP_SECONDS = 5.0
+# Jitter draws the gap from [80 %, 100 %] of it: spread across waiters, never later than the rule.
+POLL_JITTER_LOW = 0.8
+MAX_THROTTLE_FACTOR = 8.0
+THROTTLED_POLL_CAP_SECONDS = 20.0
 RETRY_FIRST_SECONDS = 0.5
 RETRY_CAP_SECONDS = 4.0
-THROTTLED_POLL_CAP_SECONDS = 4.0
 QUOTA_RETRIES = 2
 
 _THROTTLING_CODES = frozenset(
@@ -38,6 +46,9 @@ _THROTTLING_CODES = frozenset(
         "ProvisionedThroughputExceededException",
     }
 )
+# Refusals that a policy or key grant created in the same deploy can cause for a few seconds (IAM
+# and KMS grants are eventually consistent); retried within the grace, reported after it.
+_IAM_PROPAGATION_CODES = frozenset({"AccessDeniedException", "KMSAccessDeniedException"})
 _TRANSIENT_CODES = frozenset(
     {"InternalFailure", "InternalFailureException", "ServiceUnavailable", "InternalServerError"}
 )
@@ -93,8 +104,9 @@ class KinesisAdapter:
         self._rng = rng or random.Random()
         self.last_state: StreamState | None = None
         self.throttles = 0
-        # IAM is eventually consistent: a policy created just before this request may not be in
-        # force for a few seconds, so AccessDenied is retried until this point on the clock.
+        # IAM is eventually consistent: a policy or key grant created just before this request may
+        # not be in force for a few seconds, so AccessDenied and KMSAccessDenied are retried until
+        # this point on the clock.
         self._access_denied_grace_until = access_denied_grace_until
         self._refusals = Backoff(1.0, 2.0, RETRY_CAP_SECONDS, self._rng)
 
@@ -124,21 +136,30 @@ class KinesisAdapter:
             self.last_state = state
         return state
 
-    def wait_until_settled(self, stream: StreamRef) -> StreamState | None:
+    def wait_until_settled(self, stream: StreamRef, *, waited: float = 0.0) -> StreamState | None:
         """Poll until the stream is neither CREATING nor UPDATING (or gone).
 
-        First look after about half a second, then every second or so; throttling stretches the
-        interval. Raises DeadlineReached rather than overrun the invocation.
+        First look after about half a second (a wait continued after a hand-over: as
+        ``poll_gap`` says for the time it already lasted), then as ``poll_gap`` says for the
+        time waited so far; throttling stretches the gap. Raises DeadlineReached rather than
+        overrun the invocation.
         """
-        interval = FIRST_POLL_SECONDS
+        waited = max(0.0, waited)
+        began = self._clock.now() - waited
+        throttle_factor = 1.0
+        gap = poll_gap(waited) if waited > 0 else FIRST_POLL_SECONDS
         while True:
             # Callers come here having just seen the stream busy (or just changed it): look later.
-            self.pause(interval * self._rng.uniform(0.9, 1.1))
+            self.pause(gap * self._rng.uniform(POLL_JITTER_LOW, 1.0))
             throttled_before = self.throttles
             state = self.describe(stream)
             if state is None or not state.settling:
                 return state
-            interval = next_poll_interval(interval, throttled=self.throttles > throttled_before)
+            if self.throttles > throttled_before:
+                throttle_factor = min(MAX_THROTTLE_FACTOR, throttle_factor * 2)
+            else:
+                throttle_factor = max(1.0, throttle_factor / 2)
+            gap = poll_gap(self._clock.now() - began, throttle_factor)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -202,8 +223,8 @@ class KinesisAdapter:
                 if code in _THROTTLING_CODES:
                     self.throttles += 1
                     backoff.throttled()
-                elif code == "AccessDeniedException" and self._in_access_denied_grace():
-                    pass
+                elif code in _IAM_PROPAGATION_CODES and self._in_access_denied_grace():
+                    pass  # may be a grant made with this deploy, not in force yet: retry
                 elif code in _TRANSIENT_CODES or _http_status(error) >= 500:
                     if is_write:
                         raise _MaybeApplied from None
@@ -241,14 +262,17 @@ class _QuotaSuspected(Exception):
         self.message = message
 
 
-def next_poll_interval(interval: float, *, throttled: bool) -> float:
-    """Poll cadence: 0.5 s, then 1 s; when the account's Describe budget is contended,
-    double up to 4 s, and come back down by half a second per clean poll (AIMD)."""
-    if throttled:
-        return min(THROTTLED_POLL_CAP_SECONDS, interval * 2)
-    if interval < POLL_CAP_SECONDS:
-        return min(POLL_CAP_SECONDS, interval * 2)
-    return max(POLL_CAP_SECONDS, interval - 0.5)
+def poll_gap(waited: float, throttle_factor: float = 1.0) -> float:
+    """Seconds until the next look, ``waited`` seconds into a wait (before jitter).
+
+    About once a second while the wait is young (a short update is noticed within about half a
+    second); then 5 % of the time already waited (a long one within a few per cent of its
+    length), at most 5 s, so a hundred waiting resources poll at most ~20 times a second together
+    once their waits are old. When our reads were throttled, the gap is multiplied by
+    ``throttle_factor`` (at most 20 s): the account's 20-per-second Describe budget is shared.
+    """
+    base = min(POLL_CAP_SECONDS, max(YOUNG_POLL_SECONDS, POLL_GROWTH * waited))
+    return min(THROTTLED_POLL_CAP_SECONDS, base * max(1.0, throttle_factor))
 
 
 def _code(error: ClientError) -> str:

@@ -42,8 +42,10 @@ class StreamEncryption(Protocol):
         """The stream's state, or None when it does not exist."""
         ...
 
-    def wait_until_settled(self, stream: StreamRef) -> StreamState | None:
-        """Poll until the stream is neither CREATING nor UPDATING (or gone)."""
+    def wait_until_settled(self, stream: StreamRef, *, waited: float = 0.0) -> StreamState | None:
+        """Poll until the stream is neither CREATING nor UPDATING (or gone). ``waited``: seconds
+        the wait already lasted before this call (continued after a hand-over), so the polling
+        cadence goes on where it was."""
         ...
 
     def start(self, stream: StreamRef, key_id: str) -> Accepted:

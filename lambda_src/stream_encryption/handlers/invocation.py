@@ -21,6 +21,7 @@ from ..cfn.events import (
     parse_event,
 )
 from ..cfn.physical_ids import managed_stream_of, physical_id_for, physical_id_without_outcome
+from ..cfn.request_time import cloudformation_sent_at
 from ..cfn.response import Opener, SendResult, compose_response, default_opener, send_response
 from ..cfn.text import redact
 from ..clock import Clock, SystemClock
@@ -31,7 +32,7 @@ from ..dal.cloudformation import (
     StackResources,
 )
 from ..dal.kinesis import KinesisAdapter, KinesisClient
-from ..dal.lambda_invoke import HandOverFailed, LambdaClient, invoke_async
+from ..dal.lambda_invoke import HandOverFailed, HandOverUnknown, LambdaClient, invoke_async
 from ..dal.streams import OpenStreamEncryption
 from ..dal.tagging import KinesisTagging, TaggingClient
 from ..logic.ownership import Claimant, OwnershipAccess
@@ -41,7 +42,7 @@ from ..models.ownership import Owner
 from ..models.progress import Progress
 from ..time_budget import Deadline, TimeBudget
 from .function_info import FunctionInfo
-from .observability import MetricsSink, response_url_hidden, set_request_keys
+from .observability import MetricsSink, hide_event_response_url, set_request_keys
 
 _METRIC_BY_KIND = {
     "started": "EncryptionStarted",
@@ -81,26 +82,29 @@ class _Invocation:
 
 def process(raw_event: object, context: object, deps: Dependencies) -> SendResult | None:
     """Handle one event. Never raises; returns how the response went (None: none was sent)."""
+    hide_event_response_url(deps.logger, raw_event)  # before anything else can log
     parsed = parse_event(raw_event)
-    with response_url_hidden(deps.logger, parsed.target.url if parsed.target else ""):
-        set_request_keys(deps.logger, parsed)
-        if parsed.target is None:
-            deps.logger.error(
-                "The event has no usable response URL; CloudFormation cannot be answered."
-            )
-            deps.metrics.add_metric(name="RequestFailed", unit="Count", value=1)
-            return None
-        info = FunctionInfo.from_context(context)
-        budget = TimeBudget(deps.clock, info.remaining_seconds)
-        run = _Invocation(raw_event, parsed, parsed.target, info, budget, deps)
-        try:
-            answer = _run_request(run)
-        except Exception as error:  # a bug must still answer CloudFormation, never hang the stack
-            answer = _internal_error(run, error)
-        if answer is None:
-            return None
-        outcome, physical_id = answer
-        return _respond(run, outcome, physical_id)
+    set_request_keys(deps.logger, parsed)
+    if parsed.target is None:
+        deps.logger.error(
+            "The event has no usable response URL; CloudFormation cannot be answered."
+        )
+        deps.metrics.add_metric(name="RequestFailed", unit="Count", value=1)
+        return None
+    info = FunctionInfo.from_context(context)
+    budget = TimeBudget(deps.clock, info.remaining_seconds)
+    run = _Invocation(raw_event, parsed, parsed.target, info, budget, deps)
+    bug: Exception | None = None
+    try:
+        answer = _run_request(run)
+    except Exception as error:  # a bug must still answer CloudFormation, never hang the stack
+        answer, bug = None, error
+    if bug is not None:  # reported outside the except block (see handler.lambda_handler)
+        answer = _internal_error(run, bug)
+    if answer is None:
+        return None
+    outcome, physical_id = answer
+    return _respond(run, outcome, physical_id)
 
 
 def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
@@ -117,7 +121,7 @@ def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
         ownership=_ownership_access(deps),
     )
     owner = Owner(request.stack_id, request.logical_resource_id)
-    progress = request.carried_progress or Progress(first_received_at=deps.clock.wall())
+    progress = request.carried_progress or _first_progress(run.target, deps.clock.wall())
     if request.carried_progress is not None:
         deps.logger.info("Continuing a handed-over wait", extra={"hop": progress.hop})
     if request.request_type == "Delete":
@@ -132,6 +136,11 @@ def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
             return None
         result = result.fallback
     return result, physical_id_for(request, result)
+
+
+def _first_progress(target: ResponseTarget, now: float) -> Progress:
+    """A request seen for the first time: CloudFormation's clock runs from when it sent it."""
+    return Progress(first_received_at=now, sent_at=cloudformation_sent_at(target.url, now))
 
 
 def _kinesis_opener(deps: Dependencies) -> OpenStreamEncryption:
@@ -211,23 +220,44 @@ def _internal_error(run: _Invocation, error: Exception) -> tuple[Outcome, str]:
 
 
 def _handed_over(run: _Invocation, progress: Progress) -> bool:
-    """Invoke this function again, asynchronously, with the event and the progress to resume."""
+    """Invoke this function again, asynchronously, with the event and the progress to resume.
+
+    True when a fresh invocation is, or may be, on its way to answer: then this one must not.
+    """
     assert isinstance(run.raw_event, dict)  # it parsed as a CfnRequest
     event = event_for_next_invocation(run.raw_event, progress)
+    deps = run.deps
     try:
-        client = run.deps.lambda_client(run.info.place.region)
-        invoke_async(client, run.info.arn, event)
-    except Exception as error:  # any failure here falls back to answering FAILED now
+        client = deps.lambda_client(run.info.place.region)
+        invoke_async(
+            client,
+            run.info.arn,
+            event,
+            sleep=deps.clock.sleep,
+            time_left=run.budget.response_window(),
+        )
+    except HandOverUnknown as unknown:
+        # Answering FAILED now could contradict a chain that is alive; retrying could start a
+        # second one. Neither: if no chain runs, CloudFormation fails the stack at ServiceTimeout.
+        deps.metrics.add_metric(name="HandOverUnknown", unit="Count", value=1)
+        deps.logger.error(
+            "The hand-over's Invoke got no answer: a fresh invocation may or may not have been "
+            "queued. Not answering CloudFormation from here, so that a running chain is not "
+            "contradicted; if none runs, the stack fails when its ServiceTimeout ends.",
+            extra={"error": unknown.cause, "hop": progress.hop},
+        )
+        return True
+    except Exception as error:  # refused for certain: answer the fallback (FAILED) now
         cause = error.cause if isinstance(error, HandOverFailed) else type(error).__name__
-        run.deps.logger.error(
+        deps.logger.error(
             "Could not hand the wait over to a fresh invocation", extra={"error": cause}
         )
         return False
-    run.deps.logger.info(
+    deps.logger.info(
         "Handed the wait over to a fresh invocation; it will respond",
         extra={"hop": progress.hop},
     )
-    run.deps.metrics.add_metric(name="HandedOver", unit="Count", value=1)
+    deps.metrics.add_metric(name="HandedOver", unit="Count", value=1)
     return True
 
 

@@ -12,7 +12,16 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ..dal.streams import DeadlineReached, KinesisError, OpenStreamEncryption, StreamEncryption
-from ..decisions import Done, Fail, Start, Stop, Wait, decide_decrypt, decide_encrypt
+from ..decisions import (
+    Done,
+    Fail,
+    Start,
+    Stop,
+    Wait,
+    decide_decrypt,
+    decide_encrypt,
+    may_show_an_earlier_start,
+)
 from ..identifiers import StreamArn, StreamRef, parse_stream_arn
 from ..models.outcome import Handover, Outcome, OutcomeKind
 from ..models.ownership import PRIOR_NONE, Owner
@@ -73,22 +82,25 @@ def apply_encryption(
 def _apply_encryption(
     properties: object, progress: Progress, runtime: Runtime, claimant: Claimant | None
 ) -> Outcome | Handover:
-    target: StreamRef | None = None
-
-    def failed(reason: str) -> Outcome:
-        return _failed(reason, progress, target.arn.arn if target else None)
-
     try:
         props = parse_properties(properties)
-        target = resolve_target(
+        resolved = resolve_target(
             props, runtime.place.partition, runtime.place.region, runtime.place.account
         )
     except PropertiesError as error:
-        return failed(str(error))
-    resolved = target  # not None from here on (closures do not keep the narrowing)
+        return _failed(str(error), progress, None)
     session = (
         _ownership_session(runtime, resolved.arn.region, props, progress) if claimant else None
     )
+
+    def failed(reason: str, state: StreamState | None = None) -> Outcome:
+        outcome = _failed(reason, progress, resolved.arn.arn)
+        stream = parse_stream_arn(state.arn) if state else None
+        if state is None or not may_show_an_earlier_start(
+            props.key_id, stream or resolved.arn, state
+        ):
+            return outcome
+        return replace(outcome, earlier_attempt_may_have_changed=True)
 
     def next_step(state: StreamState | None) -> Wait | Start | Outcome:
         if state is None:
@@ -112,11 +124,16 @@ def _apply_encryption(
         if isinstance(step, Done):
             return _encrypted(state, progress)
         if isinstance(step, Fail):
-            return failed(step.reason)
+            return failed(step.reason, state)
         return step
 
-    result = _reconcile(runtime, target, props, progress, next_step=next_step, failed=failed)
-    if session is not None and isinstance(result, Outcome) and not result.succeeded:
+    result = _reconcile(runtime, resolved, props, progress, next_step=next_step, failed=failed)
+    if (
+        session is not None
+        and isinstance(result, Outcome)
+        and not result.succeeded
+        and not result.earlier_attempt_may_have_changed  # rollback's Delete needs the tags
+    ):
         put_back(session, resolved.arn, progress)
     return result
 
@@ -177,7 +194,7 @@ def _remove_encryption(
     restoring: list[str] = []  # the prior key being given back, once a Start is decided
     given_back: list[bool] = []  # set when the outcome means: now remove this resource's tags
 
-    def failed(reason: str) -> Outcome:
+    def failed(reason: str, state: StreamState | None = None) -> Outcome:
         if restoring and stream is not None:  # giving back is best effort: encryption stays on
             note = (
                 f"The prior key {restoring[0]} of {stream.arn} could not be given back "
@@ -284,25 +301,50 @@ def _reconcile(
     progress: Progress,
     *,
     next_step: Callable[[StreamState | None], Wait | Start | Stop | Outcome],
-    failed: Callable[[str], Outcome],
+    failed: Callable[[str, StreamState | None], Outcome],
 ) -> Outcome | Handover:
     """Read the stream, then carry out each step decided until one is an outcome, a Kinesis
-    error a person must fix, or the end of this invocation's time."""
+    error a person must fix, or the end of this invocation's time.
+
+    A request that reached the function after CloudFormation stopped listening makes no call.
+    """
+    if runtime.budget.cloudformation_stopped_listening(progress, props.service_timeout):
+        return failed(_arrived_too_late(runtime, progress, props.service_timeout), None)
     streams = _open_streams(runtime, target, props, progress)
+    seen: StreamState | None = None
     try:
-        state = streams.describe(target)
+        state = seen = streams.describe(target)
         while True:
             step = next_step(state)
             if isinstance(step, Outcome):
                 return step
             if isinstance(step, Wait):
-                state = streams.wait_until_settled(target)
+                state = _wait(runtime, streams, target, progress)
             else:
                 state = _request_change(runtime, streams, target, progress, step)
+            seen = state or seen
     except KinesisError as error:
-        return failed(error.reason)
+        return failed(error.reason, seen)
     except DeadlineReached as reached:
-        return _out_of_time(runtime, progress, props, reached.last_state, failed)
+        return _out_of_time(runtime, progress, props, reached.last_state or seen, failed)
+
+
+def _arrived_too_late(runtime: Runtime, progress: Progress, service_timeout: int) -> str:
+    since = runtime.budget.since_sent(progress)
+    runtime.log.warning(
+        "The request arrived too late for CloudFormation to take an answer; nothing is changed",
+        extra={"SecondsSinceSent": round(since), "ServiceTimeout": service_timeout},
+    )
+    when = (
+        "after CloudFormation stopped waiting"
+        if since >= service_timeout
+        else "too close to the moment CloudFormation stops waiting to act safely"
+    )
+    return (
+        f"Nothing was changed: this request reached the function {since:.0f} s after "
+        f"CloudFormation sent it, {when} (ServiceTimeout {service_timeout} s). A late retry, a "
+        "delivery queued behind a concurrency limit, or a duplicate delivery arrives this way."
+    )
 
 
 def _timed(result: Outcome | Handover, progress: Progress, runtime: Runtime) -> Outcome | Handover:
@@ -365,7 +407,20 @@ def _request_change(
         if result == "in-use":
             progress.change_requested = before
         adapter.pause_after_refusal()
-    return adapter.wait_until_settled(target)
+    return _wait(runtime, adapter, target, progress)
+
+
+def _wait(
+    runtime: Runtime, streams: StreamEncryption, target: StreamRef, progress: Progress
+) -> StreamState | None:
+    """Wait for the stream to settle. ``progress`` remembers when the wait began, so that a wait
+    handed over to a fresh invocation keeps its polling cadence (the gap grows with its age)."""
+    now = runtime.budget.clock.wall()
+    if progress.wait_began_at is None:
+        progress.wait_began_at = now
+    state = streams.wait_until_settled(target, waited=now - progress.wait_began_at)
+    progress.wait_began_at = None
+    return state
 
 
 def _not_found(target: StreamRef, *, after_start: bool) -> str:
@@ -384,7 +439,7 @@ def _out_of_time(
     progress: Progress,
     props: EncryptionProperties,
     last_state: StreamState | None,
-    failed: Callable[[str], Outcome],
+    failed: Callable[[str, StreamState | None], Outcome],
 ) -> Outcome | Handover:
     budget = runtime.budget
     status = last_state.status if last_state else "not yet read"
@@ -395,7 +450,10 @@ def _out_of_time(
     )
     if not budget.worth_handing_over(progress, props.service_timeout) or progress.hop >= MAX_HOPS:
         return failed(
-            base + " Raise ServiceTimeout (up to 3600 s) if updates of this stream take longer."
+            base + " Raise ServiceTimeout (up to 3600 s) if updates of this stream take longer.",
+            last_state,
         )
-    fallback = failed(base + " Handing the wait over to a fresh invocation failed; retry later.")
+    fallback = failed(
+        base + " Handing the wait over to a fresh invocation failed; retry later.", last_state
+    )
     return Handover(progress.next_hop(), fallback)

@@ -14,9 +14,12 @@ OutcomeKind = Literal["started", "stopped", "unchanged", "failed"]
 class Outcome:
     """The result of one request, in domain terms; the protocol edge turns it into a response.
 
-    ``stream_arn`` is the stream the request resolved to (None when it never got that far), and
-    ``change_requested`` whether a change may have been applied to it: together they let the edge
-    choose the physical id without the logic knowing about physical ids.
+    ``stream_arn`` is the stream the request resolved to (None when it never got that far),
+    ``change_requested`` whether this request (its Progress) may have applied a change to it, and
+    ``earlier_attempt_may_have_changed`` whether the stream, as last read, shows a state that an
+    earlier, crashed attempt of the same request may have caused (``decisions.
+    may_show_an_earlier_start``): together they let the edge choose the physical id without the
+    logic knowing about physical ids.
     """
 
     succeeded: bool
@@ -27,6 +30,7 @@ class Outcome:
     data: dict[str, str] = field(default_factory=dict)
     warning: str | None = None
     seconds: float = 0.0  # since the request was first received, across hand-overs
+    earlier_attempt_may_have_changed: bool = False
 
 
 @dataclass(frozen=True)

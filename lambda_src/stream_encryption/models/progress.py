@@ -8,18 +8,26 @@ from typing import Any
 _FORMAT_VERSION = 1
 
 
+def _optional_seconds(value: object) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
 @dataclass
 class Progress:
     """What this request has done so far, carried to the next invocation when a wait is handed on.
 
-    ``first_received_at`` (wall seconds) is when the request was first seen: budgets and IAM's
-    propagation grace count from there, not from the current invocation.
+    ``first_received_at`` (wall seconds) is when the request was first seen: IAM's propagation
+    grace counts from there. ``sent_at`` (wall seconds) is when CloudFormation sent it, as its
+    ResponseURL says (None: the URL does not say; count from first receipt): CloudFormation stops
+    listening ServiceTimeout seconds after that.
     """
 
     first_received_at: float
     hop: int = 0
     change_accepted: bool = False  # a Start/Stop was accepted: never request it again
     change_requested: bool = False  # a change may have been applied: rollback must undo it
+    sent_at: float | None = None
+    wait_began_at: float | None = None  # wall seconds; set while a wait is in progress
     # Ownership (SPEC "Ownership"): "" not settled yet, "recorded", or "unrecorded" (tagging
     # refused); the note goes into the final Reason (a take-over, or why nothing was recorded).
     ownership: str = ""
@@ -28,6 +36,11 @@ class Progress:
     # ({}: none, so they were written fresh); None: this request wrote none. A request that
     # fails before any change puts them back.
     tags_before: dict[str, str] | None = None
+
+    @property
+    def listened_since(self) -> float:
+        """Wall seconds from which CloudFormation's ServiceTimeout runs."""
+        return self.sent_at if self.sent_at is not None else self.first_received_at
 
     def next_hop(self) -> Progress:
         """The progress the next invocation continues from."""
@@ -40,6 +53,8 @@ class Progress:
             "hop": self.hop,
             "changeAccepted": self.change_accepted,
             "changeRequested": self.change_requested,
+            "sentAt": self.sent_at,
+            "waitBeganAt": self.wait_began_at,
             "ownership": self.ownership,
             "ownershipNote": self.ownership_note,
             "tagsBefore": self.tags_before,
@@ -52,6 +67,9 @@ class Progress:
             return None
         first, hop = value.get("firstReceivedAt"), value.get("hop")
         accepted, requested = value.get("changeAccepted"), value.get("changeRequested")
+        sent, wait_began = value.get("sentAt"), value.get("waitBeganAt")
+        if not (_optional_seconds(sent) and _optional_seconds(wait_began)):
+            return None
         if (
             isinstance(first, int | float)
             and not isinstance(first, bool)
@@ -60,7 +78,14 @@ class Progress:
             and isinstance(accepted, bool)
             and isinstance(requested, bool)
         ):
-            progress = cls(float(first), hop, accepted, requested)
+            progress = cls(
+                float(first),
+                hop,
+                accepted,
+                requested,
+                None if sent is None else float(sent),
+                None if wait_began is None else float(wait_began),
+            )
             _read_ownership(progress, value)
             return progress
         return None
