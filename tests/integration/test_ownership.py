@@ -518,3 +518,14 @@ def test_a_stack_id_no_tag_can_hold_means_ownership_not_recorded(h, keys):
     body = create(h, stack_id=STACK_ID + "x" * 300)
     assert body["Status"] == "SUCCESS" and "could not be recorded" in body["Reason"]
     assert h.kinesis.stream("orders").key_id == KEY_ARN
+
+
+def test_a_crash_retry_that_fails_while_the_stream_may_show_its_start_keeps_the_tags(h, keys):
+    # An earlier attempt of this Create wrote the tags, started encryption, then crashed; Lambda's
+    # retry starts afresh, finds the stream UPDATING past ServiceTimeout and fails.
+    h.kinesis.create_stream("orders")
+    h.kinesis.set_tags("orders", owned_by(STACK_ID, "StreamEncryption", "NONE"))
+    h.kinesis.begin_external_update("orders", 4000)
+    body = create(h, ServiceTimeout="60")
+    assert body["Status"] == "FAILED" and body["PhysicalResourceId"] == ARN
+    assert h.kinesis.tags("orders")[PRIOR_TAG] == "NONE"  # rollback's Delete needs them
