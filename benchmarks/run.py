@@ -28,6 +28,11 @@ if str(ROOT) not in sys.path:
 
 import benchmarks  # noqa: E402, F401  (puts lambda_src, cdk and the root on sys.path)
 from benchmarks import cold_start, convergence, footprint, scale  # noqa: E402
+from kinesis_stream_encryption import (  # noqa: E402  (IAM's quotas, as the construct checks them)
+    MANAGED_POLICIES_PER_ROLE,
+    MANAGED_POLICY_LIMIT,
+    ROLE_INLINE_POLICIES_LIMIT,
+)
 
 T = TypeVar("T")
 
@@ -42,7 +47,6 @@ DESCRIBES_PER_SECOND_TARGET = 0.2
 COLD_START_RATIO_TARGET = 1.5
 ASSET_KB_TARGET = 50.0
 SCALE_RATIO_TARGET = 1.3
-ROLE_INLINE_POLICIES_LIMIT = 10_240
 SCALE_REPEATS = {100: 5, 500: 1}  # seeds: the jitter decides a lot; 500 costs a minute
 
 OURS = "ours"
@@ -296,8 +300,8 @@ def fleet_section(rows: list[footprint.FleetRow]) -> tuple[str, list[list[str]]]
     )
     within_quotas = all(
         row.inline_chars <= ROLE_INLINE_POLICIES_LIMIT
-        and row.managed_policies <= footprint.MANAGED_POLICIES_PER_ROLE
-        and row.largest_managed_chars <= footprint.MANAGED_POLICY_LIMIT
+        and row.managed_policies <= MANAGED_POLICIES_PER_ROLE
+        and row.largest_managed_chars <= MANAGED_POLICY_LIMIT
         for row in rows
         if row.synthesized
     )
