@@ -19,8 +19,7 @@ Variants:
   reads.
 
 The variables are read from a synthesized template (``construct_environment``), so the rows follow
-the construct. ``benchmarks/run.py`` still reads the earlier keys (``ours, tracing off`` and
-``ours as deployed, tracing on``); they are kept as aliases of these two rows.
+the construct.
 
 A stage breakdown (one more child, tracing on) attributes the time to what is imported first:
 each stage counts only what the stages before it did not already load.
@@ -133,7 +132,6 @@ print("STAGES", json.dumps({{"stages": stages, "total": previous - began}}))
 
 AS_DEPLOYED = "ours as deployed (default, tracing off)"
 WITH_TRACING = "ours with tracing=True"
-_ALIASES = {"ours, tracing off": AS_DEPLOYED, "ours as deployed, tracing on": WITH_TRACING}
 
 
 def construct_environment(*, tracing: bool) -> dict[str, str]:
@@ -377,8 +375,6 @@ def measure(samples: int = 7) -> dict[str, Any]:
     )
     results["stages_s"] = stages
     results["responses"] = responses
-    for alias, name in _ALIASES.items():
-        results[alias] = results[name]
     base = results["boto3 baseline"]["wall_s"]
     results["as_deployed_ratio"] = results[AS_DEPLOYED]["wall_s"] / base
     results["with_tracing_ratio"] = results[WITH_TRACING]["wall_s"] / base

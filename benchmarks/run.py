@@ -28,6 +28,11 @@ if str(ROOT) not in sys.path:
 
 import benchmarks  # noqa: E402, F401  (puts lambda_src, cdk and the root on sys.path)
 from benchmarks import cold_start, convergence, footprint, ownership_calls, scale  # noqa: E402
+from kinesis_stream_encryption import (  # noqa: E402  (IAM's quotas, as the construct checks them)
+    MANAGED_POLICIES_PER_ROLE,
+    MANAGED_POLICY_LIMIT,
+    ROLE_INLINE_POLICIES_LIMIT,
+)
 
 T = TypeVar("T")
 
@@ -42,7 +47,6 @@ DESCRIBES_PER_SECOND_TARGET = 0.2
 COLD_START_RATIO_TARGET = 1.5
 ASSET_KB_TARGET = 50.0
 SCALE_RATIO_TARGET = 1.3
-ROLE_INLINE_POLICIES_LIMIT = 10_240
 SCALE_REPEATS = {100: 5, 500: 1}  # seeds: the jitter decides a lot; 500 costs a minute
 
 OURS = "ours"
@@ -193,7 +197,7 @@ def convergence_section(rows: list[dict[str, Any]], runs: int) -> tuple[str, lis
 
 def cold_start_section(result: dict[str, Any]) -> tuple[str, str, list[list[str]]]:
     base = result["boto3 baseline"]
-    variants = ["boto3 baseline", "ours, tracing off", "ours as deployed, tracing on"]
+    variants = ["boto3 baseline", cold_start.AS_DEPLOYED, cold_start.WITH_TRACING]
     body = []
     for name in variants:
         row = result[name]
@@ -235,7 +239,7 @@ def cold_start_section(result: dict[str, Any]) -> tuple[str, str, list[list[str]
     stages = result["stages_s"]
     total = sum(stages.values())
     stage_text = table(
-        ["stage (as deployed, in import order)", "ms (median)", "share"],
+        ["stage (tracing on, in import order)", "ms (median)", "share"],
         [
             [name, f"{seconds * 1000:.0f}", f"{seconds / total:.0%}"]
             for name, seconds in sorted(stages.items(), key=lambda item: -item[1])
@@ -260,6 +264,63 @@ def cold_start_section(result: dict[str, Any]) -> tuple[str, str, list[list[str]
         for name in variants[1:]
     ]
     return text, stage_text, summary
+
+
+def _refusal(error: str) -> str:
+    """A synth refusal in a table cell: whether it names the option that takes over."""
+    named = "stream_name_prefix" in error
+    return "no: refused at synth" + (", naming stream_name_prefix" if named else f" ({error[:80]})")
+
+
+def fleet_section(rows: list[footprint.FleetRow]) -> tuple[str, list[list[str]]]:
+    """Which ways of writing a 200-stream stack synthesize, and what each leaves the role."""
+    body = [
+        [
+            row.keys,
+            row.scope,
+            "yes" if row.synthesized else _refusal(row.error),
+            f"{row.inline_chars:,}",
+            row.managed_policies,
+            f"{row.largest_managed_chars:,}",
+            row.iam_policy_resources,
+        ]
+        for row in rows
+    ]
+    text = table(
+        [
+            "keys",
+            "IAM scope",
+            "synthesizes",
+            "role inline chars (≤ 10,240)",
+            "managed policies (≤ 10)",
+            "largest managed policy chars (≤ 6,144)",
+            "AWS::IAM::Policy resources",
+        ],
+        body,
+    )
+    within_quotas = all(
+        row.inline_chars <= ROLE_INLINE_POLICIES_LIMIT
+        and row.managed_policies <= MANAGED_POLICIES_PER_ROLE
+        and row.largest_managed_chars <= MANAGED_POLICY_LIMIT
+        for row in rows
+        if row.synthesized
+    )
+    prefixed = [row for row in rows if row.scope == "stream_name_prefix"]
+    refused = [row for row in rows if not row.synthesized]
+    summary = [
+        [
+            f"A fleet of {footprint.FLEET} streams in one stack fits IAM's quotas",
+            verdict(
+                within_quotas and all(row.synthesized for row in prefixed),
+                f"with stream_name_prefix: {len(prefixed)} of {len(prefixed)} synthesize within "
+                "the quotas",
+            ),
+            f"per stream: {len(refused)} of {len(rows) - len(prefixed)} refused at synth, "
+            f"{sum('stream_name_prefix' in row.error for row in refused)} naming "
+            "stream_name_prefix",
+        ]
+    ]
+    return text, summary
 
 
 def footprint_section(result: dict[str, Any]) -> tuple[str, str, list[list[str]]]:
@@ -481,8 +542,10 @@ METHODOLOGY = """\
   the ratio to the boto3 baseline is the point, not the absolute numbers. Samples of all variants
   are interleaved and the median is reported; the machine is shared with other work, so the
   absolute times move from run to run. "As deployed" sets the Lambda environment (function name,
-  trace header, a local UDP socket as the X-Ray daemon), so Powertools turns tracing on as the
-  construct's `tracing=ACTIVE` does in AWS. The stage breakdown attributes time in import order:
+  trace header, a local UDP socket as the X-Ray daemon) with the environment variables the
+  construct synthesizes: by default tracing is off (`POWERTOOLS_TRACE_DISABLED=true`, the X-Ray
+  SDK is not imported); the `tracing=True` row uses that construct setting's variables. The
+  stage breakdown attributes time in import order:
   a stage counts only what earlier stages had not loaded. Bytecode is as in Lambda: the
   dependencies run from a private, pre-filled `PYTHONPYCACHEPREFIX` cache (the runtime's boto3
   and the Powertools layer ship `.pyc`), our modules compile from source in every process (the
@@ -608,15 +671,15 @@ with other load on the machine.
 
 {sections["cold_start"]}
 
-Where the time goes (one more process, as deployed):
+Where the time goes (one more process, tracing on, so every stage shows):
 
 {sections["cold_start_stages"]}
 
-## 3. Footprint: a stack encrypting 1, 10 and 50 imported streams
+## 3. Footprint: a stack encrypting 1, 10 and 40 imported streams, and a fleet of 200
 
 {sections["footprint"]}
 
-Fixed and per-stream resources (from the 1- and 50-stream stacks; "exactly linear" checks 10):
+Fixed and per-stream resources (from the 1- and 40-stream stacks; "exactly linear" checks 10):
 
 {sections["footprint_split"]}
 
@@ -625,12 +688,19 @@ policy that lets a Delete turn encryption off is removed only after that resourc
 (CloudFormation updates a shared default policy *before* it deletes removed resources; see
 `cdk/kinesis_stream_encryption/construct.py`). The function, role and log group stay fixed; the
 policy count grows by one per stream. All of a role's inline policies share IAM's 10,240-character
-quota, which with the default key caps one stack at roughly 40 streams; the construct warns at
-synth time. `AwsCustomResource` also attaches one policy per resource to its one shared role, and
+quota: {sections["capacity"]}. The construct computes the role's policy sizes at synth, warns
+at 80 % of a quota and fails synthesis past it, naming `stream_name_prefix`, the option that
+scopes the role by a stream-name prefix instead (one Kinesis statement, and the key statements in
+customer managed policies of at most 6,144 characters, ten per role). `AwsCustomResource` also
+attaches one policy per resource to its one shared role, and
 says nothing when they pass the quota; the CDK Provider variants grow one default policy instead.
 Synth warnings in this run:
 
 {sections["footprint_warnings"]}
+
+A fleet of {footprint.FLEET} imported streams in one stack, each way it can be written:
+
+{sections["fleet"]}
 
 Our Lambda asset (`lambda_src`, no bytecode): {sections["asset"]}.
 
@@ -670,6 +740,10 @@ def main(argv: list[str] | None = None) -> int:
     sections["footprint_warnings"] = (
         "\n".join(f"> {w}" for w in warnings) if warnings else "> (no synth warnings)"
     )
+    sections["fleet"], fleet_summary = fleet_section(foot["fleet"])
+    sections["capacity"] = "; ".join(
+        f"{fits} resources with the {kind}" for kind, fits in foot["capacity"].items()
+    )
     asset = foot["asset"]
     sections["asset"] = (
         f"**{asset['zipped_kb']:.1f} KB zipped** ({asset['unzipped_kb']:.1f} KB unzipped, "
@@ -692,7 +766,7 @@ def main(argv: list[str] | None = None) -> int:
     sections["ownership"] = ownership_section(calls)
     print(sections["ownership"], flush=True)
 
-    summary = conv_summary + cold_summary + foot_summary + scale_summary
+    summary = conv_summary + cold_summary + foot_summary + fleet_summary + scale_summary
     total = time.perf_counter() - began
     print(table(["target", "result", "why / note"], summary), flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
