@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import benchmarks  # noqa: E402, F401  (puts lambda_src, cdk and the root on sys.path)
-from benchmarks import cold_start, convergence, footprint, scale  # noqa: E402
+from benchmarks import cold_start, convergence, footprint, ownership_calls, scale  # noqa: E402
 from kinesis_stream_encryption import (  # noqa: E402  (IAM's quotas, as the construct checks them)
     MANAGED_POLICIES_PER_ROLE,
     MANAGED_POLICY_LIMIT,
@@ -452,6 +452,8 @@ def scale_section(results: dict[int, list[scale.ScaleRun]]) -> tuple[str, list[l
                 num(median_run.throttled / size, 1),
                 num((median_run.describes - median_run.throttled) / scale.DESCRIBE_TPS, 1),
                 num(median_run.starts / size, 2),
+                num(median_run.tag_calls / size, 1),
+                num(median_run.tag_throttled / size, 1),
                 f"{median_run.finish_p50:.1f} / {median_run.finish_p95:.1f}",
                 num(statistics.mean(r.real_seconds for r in runs), 1),
             ]
@@ -474,12 +476,14 @@ def scale_section(results: dict[int, list[scale.ScaleRun]]) -> tuple[str, list[l
             "virtual wall (s)",
             "minimum (s)",
             "÷ minimum",
-            "÷ (2N/R + U)",
+            "÷ (max(2N/R, N/T) + U)",
             "failures",
             "Describes / resource",
             "of which throttled",
             "successful reads ÷ R (s)",
             "Starts / resource",
+            "tag calls / resource",
+            "of which throttled",
             "answered p50 / p95 (s)",
             "real time per run (s)",
         ],
@@ -560,18 +564,56 @@ METHODOLOGY = """\
 * **Scale** runs N real `process` calls as N threads on one virtual clock; the simulator allows 20
   successful DescribeStreamSummary calls per second per account (throttled calls do not use the
   budget, which Kinesis does not document), does not throttle Start, and keeps each stream
-  UPDATING for 3 s. Results depend on the seeded jitter (and, in principle, on which thread wins
-  a tie at the same virtual instant; repeated runs here gave the same numbers): the 100-resource
-  case runs with 5 seeds, the median run shown with the range. The quota-bound minimum is
-  T_min = max(2N/R, N/R + U): every resource needs two successful reads (decide before Start,
-  confirm once ACTIVE) at R = 20 per second for the whole account, and the last Start cannot come
-  before the N deciding reads are done, plus its UPDATING window U = 3 s. An omniscient scheduler
-  reaches it, so it is tight; `÷ (2N/R + U)` is the looser reference the load test
+  UPDATING for 3 s; ListTagsForStream and AddTagsToStream are each limited to T = 5 successful
+  calls per second per account (throttled ones do not use it either). Results depend on the
+  seeded jitter (and, in principle, on which thread wins a tie at the same virtual instant;
+  repeated runs here gave the same numbers): the 100-resource case runs with 5 seeds, the median
+  run shown with the range. The quota-bound minimum is
+  T_min = max(2N/R, N/R + U, N/T + U): every resource needs two successful reads (decide before
+  Start, confirm once ACTIVE) at R = 20 per second for the whole account, and the last Start
+  cannot come before the N deciding reads, nor before the N ownership tag reads and writes, are
+  done, plus its UPDATING window U = 3 s. With ownership the tag budget binds: N/T + U. An
+  omniscient scheduler reaches it, so it is tight; `÷ (max(2N/R, N/T) + U)` is the looser
+  reference the load test
   (`tests/faults/test_load.py`) prints. "Successful reads ÷ R" is how long the account's budget
   needs for the reads the run actually made: the gap from T_min to it is polls that found the
   stream still UPDATING, the gap from it to the wall time is budget left unused while resources
   backed off.
+* **Ownership calls** count what one request calls through the real `process` (simulator without
+  throttling, so retries do not blur the counts). Every Create or Update reads the stream's tags
+  once; it writes them when it records, takes over or changes the key; CloudFormation is asked
+  only when a resource of another stack holds the stream. Every Delete reads them once and
+  removes them when this resource owned the stream.
 """
+
+
+def ownership_section(rows: list[ownership_calls.CallCount]) -> str:
+    body = [
+        [
+            row.scenario,
+            row.status,
+            row.encryption_calls,
+            row.tag_calls["ListTagsForStream"],
+            row.tag_calls["AddTagsToStream"],
+            row.tag_calls["RemoveTagsFromStream"],
+            row.cloudformation_calls,
+            row.extra,
+        ]
+        for row in rows
+    ]
+    return table(
+        [
+            "request",
+            "status",
+            "Describe + Start + Stop",
+            "ListTags",
+            "AddTags",
+            "RemoveTags",
+            "DescribeStackResources",
+            "added by ownership",
+        ],
+        body,
+    )
 
 
 def render(
@@ -666,6 +708,10 @@ Our Lambda asset (`lambda_src`, no bytecode): {sections["asset"]}.
 
 {sections["scale"]}
 
+## 5. Ownership: API calls per request
+
+{sections["ownership"]}
+
 {METHODOLOGY}"""
 
 
@@ -715,6 +761,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     sections["scale"], scale_summary = scale_section(scale_runs)
     print(sections["scale"], flush=True)
+
+    calls, _ = timed("ownership calls", ownership_calls.measure)
+    sections["ownership"] = ownership_section(calls)
+    print(sections["ownership"], flush=True)
 
     summary = conv_summary + cold_summary + foot_summary + fleet_summary + scale_summary
     total = time.perf_counter() - began

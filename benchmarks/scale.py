@@ -9,14 +9,17 @@ whole account and keeps each stream UPDATING for 3 s after StartStreamEncryption
 Quota-bound minimum (the fastest any client could finish, to within the simulator's one-second
 rate window):
 
-    T_min = max(2N / R, N / R + U)
+    T_min = max(2N / R, N / R + U, N / T + U)
 
-with N resources, R = 20 reads per second, U = 3 s. Each resource needs two successful reads (one
-to decide, before Start; one to confirm, once ACTIVE), so 2N reads at R per second take 2N/R. And
-the N deciding reads alone take N/R, so the last Start is issued no earlier than that and confirmed
-U later. A scheduler that knew everything (deciding reads at the full rate, then each confirming
-read the moment it is due) reaches the larger of the two, so the bound is tight. The load test
-(tests/faults/test_load.py) uses the simpler 2N/R + U, which is never smaller; both are reported.
+with N resources, R = 20 reads per second, U = 3 s, T = 5 tag calls per second. Each resource
+needs two successful reads (one to decide, before Start; one to confirm, once ACTIVE), so 2N reads
+at R per second take 2N/R. And the N deciding reads alone take N/R, so the last Start is issued no
+earlier than that and confirmed U later. Ownership adds one ListTagsForStream and one
+AddTagsToStream before each Start, each limited to T per second per account: the last Start
+cannot come before N/T either. A scheduler that knew everything (deciding reads and tag calls at
+the full rate, then each confirming read the moment it is due) reaches the largest of the three,
+so the bound is tight. The load test (tests/faults/test_load.py) uses the simpler
+max(2N/R, N/T) + U, which is never smaller; both are reported.
 """
 
 from __future__ import annotations
@@ -37,18 +40,24 @@ from stream_encryption.handlers.invocation import Dependencies, process
 
 SIZES = (100, 500)
 DESCRIBE_TPS = 20
+TAG_TPS = 5  # ListTagsForStream and AddTagsToStream, each, per account
 UPDATE_SECONDS = 3.0
 FUNCTION_TIMEOUT = 300.0  # the construct's function timeout: a hand-over would show as a failure
 
 
 def quota_bound_minimum(resources: int) -> float:
-    """T_min = max(2N/R, N/R + U): see the module docstring."""
-    return max(2 * resources / DESCRIBE_TPS, resources / DESCRIBE_TPS + UPDATE_SECONDS)
+    """T_min = max(2N/R, N/R + U, N/T + U): see the module docstring."""
+    return max(
+        2 * resources / DESCRIBE_TPS,
+        resources / DESCRIBE_TPS + UPDATE_SECONDS,
+        resources / TAG_TPS + UPDATE_SECONDS,
+    )
 
 
 def lenient_minimum(resources: int) -> float:
-    """The load test's reference, 2N/R + U (reads and the UPDATING window never overlap)."""
-    return 2 * resources / DESCRIBE_TPS + UPDATE_SECONDS
+    """The load test's reference: the reads (or the tag calls) and the UPDATING window never
+    overlap."""
+    return max(2 * resources / DESCRIBE_TPS, resources / TAG_TPS) + UPDATE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,8 @@ class ScaleRun:
     describes: int  # every DescribeStreamSummary call, throttled ones included
     throttled: int
     starts: int  # every StartStreamEncryption call
+    tag_calls: int  # every ListTagsForStream and AddTagsToStream call, throttled ones included
+    tag_throttled: int
     finish_p50: float  # when resources got their response (virtual seconds from the start)
     finish_p95: float
     real_seconds: float
@@ -145,6 +156,9 @@ def run(resources: int, *, seed: int = 0) -> ScaleRun:
         describes=sim.count("DescribeStreamSummary"),
         throttled=sim.count("DescribeStreamSummary", outcome="LimitExceededException"),
         starts=sim.count("StartStreamEncryption"),
+        tag_calls=sim.count("ListTagsForStream") + sim.count("AddTagsToStream"),
+        tag_throttled=sim.count("ListTagsForStream", outcome="LimitExceededException")
+        + sim.count("AddTagsToStream", outcome="LimitExceededException"),
         finish_p50=statistics.median(finished) if finished else float("nan"),
         finish_p95=(
             statistics.quantiles(finished, n=20, method="inclusive")[18]

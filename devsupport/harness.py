@@ -22,6 +22,7 @@ import boto3
 from aws_lambda_powertools import Logger
 
 from devsupport import leak_guard
+from devsupport.cloudformation_fake import CloudFormationFake
 from devsupport.kinesis_sim import KinesisSimulator, VirtualClock
 from stream_encryption.cfn.events import HANDOVER_KEY
 from stream_encryption.handlers.invocation import Dependencies, process
@@ -193,6 +194,9 @@ class Harness:
         )
         self._clients: dict[str, Any] = {}
         self.client: Any = self.kinesis_client(region)
+        # The stack every make_event names, with the resource in it (ownership checks ask it).
+        self.cloudformation = CloudFormationFake(ACCOUNT)
+        self.cloudformation.add_stack("orders", ("StreamEncryption",), stack_id=STACK_ID)
         self.puts = Puts()
         self.invokes = Invokes()
         self.metrics = Metrics()
@@ -239,6 +243,7 @@ class Harness:
             clock=self.clock,
             opener=self.puts,
             rng=self.rng,  # seeded: jitter is reproducible run to run
+            cloudformation_client=self.cloudformation.client,
         )
         process(copy.deepcopy(event), FakeContext(self.clock, timeout), deps)
 

@@ -25,6 +25,12 @@ Modelling choices where Kinesis is undocumented (conservative for the code under
   changes. StreamARN for another account or region means ResourceNotFoundException; StreamName and
   StreamARN naming different streams, or neither given, mean InvalidArgumentException.
 * A client whose region differs from the simulator's sees no streams.
+* Tags: at most 50 per stream, keys 1-128 and values 0-256 characters of letters, digits, spaces
+  and ``_ . : / = + - @``, no ``aws:`` prefix (InvalidArgumentException otherwise).
+  ListTagsForStream pages in key order (default Limit 10). ListTagsForStream and AddTagsToStream
+  are throttled (LimitExceededException "Rate exceeded") above ``tag_tps_limit`` calls per second
+  each; RemoveTagsFromStream is not limited. Tag calls never change the stream's status. A tag
+  policy (:meth:`KinesisSimulator.refuse_tagging`) answers AccessDeniedException.
 * botocore's retry layer never runs (the HTTP send is skipped), so each client call is exactly one
   simulated attempt: retries are the caller's business and visible in :attr:`calls`.
 """
@@ -34,6 +40,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -66,7 +73,15 @@ SUPPORTED_OPERATIONS: Final = (
     "DescribeStreamSummary",
     "StartStreamEncryption",
     "StopStreamEncryption",
+    "ListTagsForStream",
+    "AddTagsToStream",
+    "RemoveTagsFromStream",
 )
+TAG_OPERATIONS: Final = SUPPORTED_OPERATIONS[3:]
+TAGS_PER_STREAM: Final = 50
+# Kinesis' documented account-wide rate for ListTagsForStream and for AddTagsToStream (each).
+TAG_TPS: Final = 5.0
+_TAG_CHARS: Final = re.compile(r"[A-Za-z0-9 _.:/=+\-@]*")
 
 ConnectionErrorKind = Literal["reset", "timeout", "connect", "connect-timeout"]
 
@@ -306,6 +321,7 @@ class _Stream:
     update_seconds: float | None = None
     starts: deque[float] = field(default_factory=deque)
     stops: deque[float] = field(default_factory=deque)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -356,6 +372,7 @@ class KinesisSimulator:
         describe_tps_limit: float | None = None,
         kms_checks: bool = True,
         stop_requires_matching_key: bool = True,
+        tag_tps_limit: float | None = TAG_TPS,
     ) -> None:
         self.clock = clock
         self.account_id = account_id
@@ -370,6 +387,9 @@ class KinesisSimulator:
         self._keys: list[_Key] = []
         self._faults: dict[str, deque[_Fault]] = {op: deque() for op in SUPPORTED_OPERATIONS}
         self._describe_times: deque[float] = deque()
+        self.tag_tps_limit = tag_tps_limit
+        self._tag_times: dict[str, deque[float]] = {op: deque() for op in TAG_OPERATIONS}
+        self._tag_refusals: set[str] = set()
         self._schedule: list[tuple[float, int, Callable[[float], None]]] = []
         self._seq = itertools.count()
         self._calls: list[CallRecord] = []
@@ -564,6 +584,28 @@ class KinesisSimulator:
                 raise SimulatorError(f"unknown key {key}")
             found.state = state
 
+    # ---- tags --------------------------------------------------------------------------
+
+    def tags(self, name: str) -> dict[str, str]:
+        """The stream's tags now (a copy)."""
+        with self._lock:
+            self._settle()
+            return dict(self._existing(name).tags)
+
+    def set_tags(self, name: str, tags: dict[str, str]) -> None:
+        """Put tags on the stream as another actor would (no limits or rates applied)."""
+        with self._lock:
+            self._settle()
+            self._existing(name).tags.update(tags)
+
+    def refuse_tagging(self, *operations: str) -> None:
+        """A tag policy or SCP: these tag operations (default all three) answer AccessDenied."""
+        wanted = set(operations or TAG_OPERATIONS)
+        if not wanted <= set(TAG_OPERATIONS):
+            raise SimulatorError(f"not tag operations: {sorted(wanted - set(TAG_OPERATIONS))}")
+        with self._lock:
+            self._tag_refusals |= wanted
+
     # ---- fault injection ---------------------------------------------------------------
 
     def fail_next(
@@ -699,7 +741,53 @@ class KinesisSimulator:
             return self._describe(request, now, client_region)
         if operation == "StartStreamEncryption":
             return self._start(request, now, client_region)
-        return self._stop(request, now, client_region)
+        if operation == "StopStreamEncryption":
+            return self._stop(request, now, client_region)
+        return self._tag_call(operation, request, now, client_region)
+
+    def _tag_call(
+        self, operation: str, request: dict[str, Any], now: float, region: str
+    ) -> dict[str, Any]:
+        if operation in self._tag_refusals:
+            raise _ApiError(
+                "AccessDeniedException",
+                f"User is not authorized to perform: kinesis:{operation} with an explicit deny "
+                "in a service control policy",
+            )
+        if self.tag_tps_limit is not None and operation != "RemoveTagsFromStream":
+            times = self._tag_times[operation]
+            while times and times[0] <= now - 1.0:
+                times.popleft()
+            if len(times) >= self.tag_tps_limit:
+                raise _ApiError("LimitExceededException", self._throttle_message(request))
+            times.append(now)
+        s = self._target(request, region)
+        if operation == "ListTagsForStream":
+            keys = sorted(s.tags)
+            after = request.get("ExclusiveStartTagKey")
+            if after is not None:
+                keys = [k for k in keys if k > after]
+            limit = int(request.get("Limit") or 10)
+            page = keys[:limit]
+            return {
+                "Tags": [{"Key": k, "Value": s.tags[k]} for k in page],
+                "HasMoreTags": len(keys) > limit,
+            }
+        if operation == "AddTagsToStream":
+            new: dict[str, str] = request["Tags"]
+            for key, value in new.items():
+                _check_tag(key, value)
+            if len(set(s.tags) | set(new)) > TAGS_PER_STREAM:
+                raise _ApiError(
+                    "InvalidArgumentException",
+                    f"Failed to add tags to stream {s.name} under account {self.account_id} "
+                    f"because a given stream cannot have more than {TAGS_PER_STREAM} tags.",
+                )
+            s.tags.update(new)
+            return {}
+        for key in request["TagKeys"]:
+            s.tags.pop(key, None)
+        return {}
 
     def _describe(self, request: dict[str, Any], now: float, region: str) -> dict[str, Any]:
         if self.describe_tps_limit is not None:
@@ -916,6 +1004,20 @@ class KinesisSimulator:
 
     def _record(self, operation: str, request: dict[str, Any], now: float, outcome: str) -> None:
         self._calls.append(CallRecord(operation, dict(request), now, outcome))
+
+
+def _check_tag(key: str, value: str) -> None:
+    if not 1 <= len(key) <= 128 or len(value) > 256:
+        raise _ApiError("InvalidArgumentException", f"Tag {key!r} is too long.")
+    if key.lower().startswith("aws:"):
+        raise _ApiError(
+            "InvalidArgumentException", f"Tag key {key!r} uses the reserved aws: prefix."
+        )
+    if not (_TAG_CHARS.fullmatch(key) and _TAG_CHARS.fullmatch(value)):
+        raise _ApiError(
+            "InvalidArgumentException",
+            f"Tag {key!r} has characters Kinesis does not allow in tag keys and values.",
+        )
 
 
 def _require_kms(encryption: str) -> None:

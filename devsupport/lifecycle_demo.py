@@ -1,5 +1,6 @@
-"""The resource's lifecycle (Create, Update, no-op Update, Delete) driven through the real
-handler in this process, each response checked as CloudFormation would receive it."""
+"""The resource's lifecycle (Create, Update, no-op Update, Delete, then a Create and Delete on a
+stream someone had already encrypted) driven through the real handler in this process, each
+response checked as CloudFormation would receive it, and the ownership tags read back."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ AWS_MANAGED_KEY = "alias/aws/kinesis"
 CUSTOMER_KEY_ALIAS = "alias/orders-stream"
 FUNCTION_NAME = "kinesis-stream-encryption-demo"
 MAX_BODY_BYTES = 4096
+OWNERSHIP_PREFIX = "kinesis-stream-encryption:"
+PRIOR_KEY_TAG = OWNERSHIP_PREFIX + "prior-key"
+NO_TAGS = ""  # expect_prior_key: the ownership tags must be gone
 
 
 class LogSink(io.TextIOBase):
@@ -99,6 +103,26 @@ def prepare_stream(kinesis: Any, stream_name: str) -> None:
         wait_active(kinesis, stream_name)
 
 
+def read_ownership(kinesis: Any, stream_name: str) -> dict[str, str]:
+    """The stream's kinesis-stream-encryption:* tags, prefix dropped."""
+    tags: dict[str, str] = {}
+    start: dict[str, str] = {}
+    while True:
+        page = kinesis.list_tags_for_stream(StreamName=stream_name, **start)
+        for tag in page.get("Tags", []):
+            if tag["Key"].startswith(OWNERSHIP_PREFIX):
+                tags[tag["Key"].removeprefix(OWNERSHIP_PREFIX)] = tag.get("Value", "")
+        if not page.get("HasMoreTags") or not page.get("Tags"):
+            return tags
+        start = {"ExclusiveStartTagKey": page["Tags"][-1]["Key"]}
+
+
+def encrypt_as_another_team(kinesis: Any, stream_name: str, key_id: str) -> None:
+    """Encrypt the stream outside the stack, as a team that owns it would (and wait)."""
+    kinesis.start_stream_encryption(StreamName=stream_name, EncryptionType="KMS", KeyId=key_id)
+    wait_active(kinesis, stream_name)
+
+
 def prepare_key(kms: Any, description: str | None) -> str:
     """The customer key in the emulator (the stack's key stands for it); its ARN."""
     try:
@@ -119,6 +143,10 @@ class Step:
     old_properties: dict[str, str] | None
     expect_encryption: tuple[str, str | None]
     expect_calls: dict[str, int]
+    # Ownership: the prior-key tag expected afterwards (NO_TAGS: none left); None: not checked.
+    expect_prior_key: str | None = None
+    # Before the step: someone outside the stack encrypts the stream with this key.
+    encrypted_before_with: str | None = None
 
 
 @dataclass
@@ -131,6 +159,7 @@ class StepResult:
     calls: dict[str, int]
     problems: list[str]
     wire: str
+    ownership: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -192,6 +221,10 @@ class Demo:
             invoked_function_arn=self.function_arn,
             log_group_name=f"/aws/lambda/{FUNCTION_NAME}",
         )
+        if step.encrypted_before_with is not None:
+            encrypt_as_another_team(self.kinesis, self.stream_name, step.encrypted_before_with)
+        if step.request_type == "Create":
+            self.physical_id = None  # a new resource: CloudFormation sends no physical id
         self.calls = {}
         self.sink.take()
         self._counting = True
@@ -249,12 +282,24 @@ class Demo:
             observed = (encryption.encryption_type, encryption.key_id)
             if observed != step.expect_encryption:
                 problems.append(f"stream shows {observed}, expected {step.expect_encryption}")
+        ownership: dict[str, str] = {}
+        try:
+            ownership = read_ownership(self.kinesis, self.stream_name)
+        except Exception as error:
+            problems.append(f"could not read the stream's tags ({type(error).__name__})")
+        expected_prior = step.expect_prior_key
+        if expected_prior == NO_TAGS and ownership:
+            problems.append(f"ownership tags left on the stream: {ownership}")
+        elif expected_prior and ownership.get("prior-key") != expected_prior:
+            problems.append(
+                f"prior-key tag is {ownership.get('prior-key')!r}, expected {expected_prior!r}"
+            )
         for operation, count in step.expect_calls.items():
             if calls.get(operation, 0) != count:
                 problems.append(f"{operation} called {calls.get(operation, 0)}x, expected {count}x")
         if body.get("Status") == "SUCCESS" and body.get("PhysicalResourceId"):
             self.physical_id = str(body["PhysicalResourceId"])
-        return StepResult(step, seconds, puts, body, encryption, calls, problems, wire)
+        return StepResult(step, seconds, puts, body, encryption, calls, problems, wire, ownership)
 
 
 def another_service_timeout(current: str) -> str:
@@ -289,6 +334,7 @@ def lifecycle(properties: Mapping[str, str]) -> list[Step]:
             created,
             ("KMS", key),
             {start: 1, stop: 0},
+            expect_prior_key="NONE",
         ),
         Step(
             f"Update  ServiceTimeout {current_timeout} -> {longer['ServiceTimeout']} only "
@@ -299,5 +345,32 @@ def lifecycle(properties: Mapping[str, str]) -> list[Step]:
             ("KMS", key),
             {start: 0, stop: 0},
         ),
-        Step("Delete", "Delete", longer, None, ("NONE", None), {start: 0, stop: 1}),
+        Step(
+            "Delete  prior-key NONE: encryption stops, the tags go",
+            "Delete",
+            longer,
+            None,
+            ("NONE", None),
+            {start: 0, stop: 1},
+            expect_prior_key=NO_TAGS,
+        ),
+        Step(
+            f"Create  on a stream another team had encrypted with {AWS_MANAGED_KEY}",
+            "Create",
+            keyed,
+            None,
+            ("KMS", key),
+            {start: 1, stop: 0},
+            expect_prior_key=AWS_MANAGED_KEY,
+            encrypted_before_with=AWS_MANAGED_KEY,
+        ),
+        Step(
+            f"Delete  gives back the key the stream had before: {AWS_MANAGED_KEY}",
+            "Delete",
+            keyed,
+            None,
+            ("KMS", AWS_MANAGED_KEY),
+            {start: 1, stop: 0},
+            expect_prior_key=NO_TAGS,
+        ),
     ]

@@ -64,6 +64,12 @@ def kinesis_client(region: str) -> Any:
 
 
 @cache
+def cloudformation_client(region: str) -> Any:
+    """Asks, in the owner stack's region, whether a stream's recorded owner still exists."""
+    return _client("cloudformation", region, attempts=1, connect_timeout=3, read_timeout=5)
+
+
+@cache
 def lambda_client(region: str) -> Any:
     """For the hand-over's asynchronous self-invoke. One attempt per call: botocore would retry a
     read timeout, which may start a second chain; ``dal.lambda_invoke`` retries what is safe."""
@@ -83,6 +89,7 @@ def _dependencies() -> Dependencies:
         metrics=_MetricsAdapter(),
         kinesis_client=kinesis_client,
         lambda_client=lambda_client,
+        cloudformation_client=cloudformation_client,
     )
 
 

@@ -78,6 +78,7 @@ from devsupport.lifecycle_demo import (
     prepare_key,
     prepare_stream,
     read_encryption,
+    wait_active,
 )
 from devsupport.moto_server import aws_environment, moto_endpoint
 
@@ -296,12 +297,23 @@ def show(index: int, total: int, result: StepResult, hint_marker: str = " Detail
         ("reason", reason.strip() or "-"),
         ("  logs", ("Details:" + details).strip() if details else "-"),
         ("stream now", str(result.encryption) if result.encryption else "?"),
+        ("ownership", ownership_text(result.ownership)),
         ("kinesis calls", calls),
         ("response", result.wire),
         ("check", verdict),
     ]
     for label, value in rows:
         print(f"    {label:<13} {value}")
+
+
+def ownership_text(tags: Mapping[str, str]) -> str:
+    """The kinesis-stream-encryption:* tags, short: who owns the stream, what was there before."""
+    if not tags:
+        return "no kinesis-stream-encryption:* tags"
+    stack = tags.get("owner-stack", "-").split(":stack/")[-1].split("/")[0]
+    shown = [f"owner {stack}/{tags.get('owner-resource', '-')}"]
+    shown += [f"{name}={value}" for name, value in sorted(tags.items()) if "owner" not in name]
+    return ", ".join(shown)
 
 
 def summary(results: list[StepResult]) -> None:
@@ -539,6 +551,14 @@ def main(argv: list[str] | None = None) -> int:
                 break  # later steps would only pile up on the failure
 
         final = read_encryption(target.kinesis, resource.stream_name)
+        if len(results) == len(steps) and final.encryption_type == "KMS" and final.key_id:
+            # The last Delete gave back the key "another team" had put on: take that off too,
+            # so the stream ends as the demo found it.
+            print(f"\nCleanup: stopping the encryption the demo put on as another team ({final})")
+            target.kinesis.stop_stream_encryption(
+                StreamName=resource.stream_name, EncryptionType="KMS", KeyId=final.key_id
+            )
+            final = wait_active(target.kinesis, resource.stream_name)
         summary(results)
         passed = len(results) == len(steps) and all(r.ok for r in results)
         passed = passed and final.encryption_type == "NONE"

@@ -389,3 +389,101 @@ def test_debug_logging_and_an_aws_error_message_quoting_the_url_leak_nothing(h, 
     body = h.run(make_event(StreamARN=ARN))
     assert body["Status"] == "FAILED"
     assert "botocore" in caplog.text  # botocore really logged at DEBUG
+
+
+# -- ownership: the tag calls and CloudFormation ---------------------------------------------
+
+NOT_RECORDED = "could not be recorded"
+
+
+@dataclass(frozen=True)
+class TagRow:
+    operation: str
+    code: str
+    count: int = 1
+    http_status: int = 400
+    recorded: bool = True  # the ownership tags end up on the stream
+    calls: int | None = None
+
+
+TAG_ROWS = {
+    "List-throttled": TagRow("ListTagsForStream", "LimitExceededException", count=3, calls=4),
+    "Add-throttled": TagRow("AddTagsToStream", "LimitExceededException", count=3, calls=4),
+    "List-500": TagRow("ListTagsForStream", "InternalFailure", http_status=500, calls=2),
+    "Add-500": TagRow("AddTagsToStream", "InternalFailure", http_status=500, calls=2),
+    "Add-in-use": TagRow("AddTagsToStream", "ResourceInUseException", count=2, calls=3),
+    "List-denied": TagRow("ListTagsForStream", "AccessDeniedException", count=999, recorded=False),
+    "Add-denied": TagRow("AddTagsToStream", "AccessDeniedException", count=999, recorded=False),
+    "Add-invalid": TagRow("AddTagsToStream", "InvalidArgumentException", recorded=False, calls=1),
+    "List-denied-iam-propagation": TagRow(
+        "ListTagsForStream", "AccessDeniedException", count=2, calls=3
+    ),
+}
+
+
+@pytest.mark.parametrize("row", TAG_ROWS.values(), ids=TAG_ROWS.keys())
+def test_tag_call_fault_never_blocks_encryption(h, row):
+    h.kinesis.add_key(UUID)
+    h.kinesis.create_stream("orders")
+    h.kinesis.fail_next(row.operation, row.code, count=row.count, http_status=row.http_status)
+    body = h.run(make_event(StreamARN=ARN, KeyId=KEY_ARN))
+    assert body["Status"] == "SUCCESS" and body["PhysicalResourceId"] == ARN
+    assert h.kinesis.stream("orders").key_id == KEY_ARN
+    assert h.kinesis.count("StartStreamEncryption") == 1
+    tags = h.kinesis.tags("orders")
+    if row.recorded:
+        assert tags["kinesis-stream-encryption:prior-key"] == "NONE"
+        assert NOT_RECORDED not in body["Reason"]
+    else:
+        assert tags == {} and NOT_RECORDED in body["Reason"] and row.code in body["Reason"]
+    if row.calls is not None:
+        assert h.kinesis.count(row.operation) == row.calls
+
+
+@pytest.mark.parametrize("kind", ["reset", "timeout"])
+@pytest.mark.parametrize("operation", ["ListTagsForStream", "AddTagsToStream"])
+def test_tag_call_connection_errors_are_retried(h, kind, operation):
+    h.kinesis.create_stream("orders")
+    h.kinesis.connection_error_next(operation, 2, kind=kind)
+    body = h.run(make_event(StreamARN=ARN))
+    assert body["Status"] == "SUCCESS" and NOT_RECORDED not in body["Reason"]
+    assert h.kinesis.tags("orders")["kinesis-stream-encryption:prior-key"] == "NONE"
+
+
+def test_a_remove_tags_fault_on_delete_still_succeeds_and_says_so(h):
+    h.kinesis.add_key(UUID)
+    h.kinesis.create_stream("orders")
+    h.run(make_event(StreamARN=ARN, KeyId=KEY_ARN))
+    h.kinesis.fail_next("RemoveTagsFromStream", "AccessDeniedException", count=999)
+    body = h.run(make_event("Delete", physical_id=ARN, StreamARN=ARN, KeyId=KEY_ARN))
+    assert body["Status"] == "SUCCESS" and "could not be removed" in body["Reason"]
+    assert h.kinesis.stream("orders").encryption_type == "NONE"
+
+
+@pytest.mark.parametrize(("fault", "status"), [("denied", "FAILED"), ("throttled", "SUCCESS")])
+def test_describe_stack_resources_fault(h, fault, status):
+    h.kinesis.create_stream("orders")
+    other = h.cloudformation.add_stack("billing", ("Billing",))
+    h.cloudformation.delete_stack(other)
+    h.kinesis.set_tags(
+        "orders",
+        {
+            "kinesis-stream-encryption:owner-stack": other,
+            "kinesis-stream-encryption:owner-resource": "Billing",
+            "kinesis-stream-encryption:prior-key": "NONE",
+        },
+    )
+    if fault == "denied":
+        h.cloudformation.denied = True
+    else:
+        h.cloudformation.throttle_next(3)
+    body = h.run(make_event(StreamARN=ARN))
+    assert body["Status"] == status
+    if status == "FAILED":
+        assert "AccessDenied" in body["Reason"] and "DescribeStackResources" in body["Reason"]
+        assert body["PhysicalResourceId"].startswith(FAILED_CREATE_PREFIX)
+        assert h.kinesis.count("StartStreamEncryption") == 0
+    else:
+        assert h.kinesis.tags("orders")["kinesis-stream-encryption:owner-resource"] == (
+            "StreamEncryption"
+        )

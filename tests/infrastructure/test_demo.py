@@ -101,12 +101,25 @@ def test_demo_runs_the_lifecycle_with_the_synthesized_properties() -> None:
     assert header_value(output, "StreamARN") == stream_arn
     assert header_value(output, "EncryptionType") == "KMS"
 
-    # The four steps, in order, each SUCCESS and checked.
-    steps = re.findall(r"^\[(\d)/4\] (\w+)", output, re.MULTILINE)
-    assert steps == [("1", "Create"), ("2", "Update"), ("3", "Update"), ("4", "Delete")]
+    # The six steps, in order, each SUCCESS and checked.
+    steps = re.findall(r"^\[(\d)/6\] (\w+)", output, re.MULTILINE)
+    assert steps == [
+        ("1", "Create"),
+        ("2", "Update"),
+        ("3", "Update"),
+        ("4", "Delete"),
+        ("5", "Create"),
+        ("6", "Delete"),
+    ]
     statuses = re.findall(r"^    status\s+(\S+)$", output, re.MULTILINE)
-    assert statuses == ["SUCCESS"] * 4
-    assert re.findall(r"^    check\s+(.+)$", output, re.MULTILINE) == ["ok"] * 4
+    assert statuses == ["SUCCESS"] * 6
+    assert re.findall(r"^    check\s+(.+)$", output, re.MULTILINE) == ["ok"] * 6
+    # Ownership: the tags after each step, and a Delete that gives back the earlier key.
+    ownership = re.findall(r"^    ownership\s+(.+)$", output, re.MULTILINE)
+    assert "prior-key=NONE" in ownership[0] and "owner EncryptExistingStreamStack/" in ownership[0]
+    assert ownership[3] == ownership[5] == "no kinesis-stream-encryption:* tags"
+    assert "prior-key=alias/aws/kinesis" in ownership[4]
+    assert "given back" in output
     sent = re.findall(r"^    properties\s+(.+)$", output, re.MULTILINE)
     assert sent[0] == f"ServiceTimeout=360, StreamARN={stream_arn}, EncryptionType=KMS"
     assert sent[1] == (
@@ -114,7 +127,7 @@ def test_demo_runs_the_lifecycle_with_the_synthesized_properties() -> None:
     )
     assert "ServiceTimeout=900" in sent[2]
     summary = re.findall(r"^  ok  \d\. (\w+)\s+SUCCESS\s", output, re.MULTILINE)
-    assert summary == ["Create", "Update", "Update", "Delete"]
+    assert summary == ["Create", "Update", "Update", "Delete", "Create", "Delete"]
     assert f"KMS {key_arn} (ACTIVE)" in output
     assert "Final stream state: NONE (ACTIVE)" in output
     assert output.rstrip().endswith("Demo passed.")
@@ -243,7 +256,7 @@ def test_lifecycle_starts_without_the_template_key_then_applies_it() -> None:
         "KeyId": DEMO_KEY_ARN,
         "EncryptionType": "KMS",
     }
-    create, update, no_op, delete = demo.lifecycle(properties)
+    create, update, no_op, delete, create_again, give_back = demo.lifecycle(properties)
     assert create.properties == {k: v for k, v in properties.items() if k != "KeyId"}
     assert create.expect_encryption == ("KMS", "alias/aws/kinesis")
     assert (update.properties, update.old_properties) == (properties, create.properties)
@@ -251,3 +264,6 @@ def test_lifecycle_starts_without_the_template_key_then_applies_it() -> None:
     assert no_op.properties == {**properties, "ServiceTimeout": "900"}
     assert no_op.expect_calls == {"StartStreamEncryption": 0, "StopStreamEncryption": 0}
     assert (delete.request_type, delete.expect_encryption) == ("Delete", ("NONE", None))
+    assert create_again.encrypted_before_with == "alias/aws/kinesis"
+    assert create_again.expect_prior_key == "alias/aws/kinesis"
+    assert give_back.expect_encryption == ("KMS", "alias/aws/kinesis")

@@ -92,7 +92,7 @@ def test_update_log_lines_carry_the_physical_id(h):
 def test_an_internal_error_still_answers_failed(h, monkeypatch):
     import stream_encryption.handlers.invocation as invocation
 
-    def broken(properties, progress, runtime):
+    def broken(*args):
         raise RuntimeError(f"bug with {RESPONSE_URL}")
 
     monkeypatch.setattr(invocation, "apply_encryption", broken)

@@ -3,7 +3,11 @@
 import pytest
 
 from stream_encryption.cfn.events import CfnRequest
-from stream_encryption.cfn.physical_ids import FAILED_CREATE_PREFIX, physical_id_for
+from stream_encryption.cfn.physical_ids import (
+    FAILED_CREATE_PREFIX,
+    managed_stream_of,
+    physical_id_for,
+)
 from stream_encryption.models.outcome import Outcome
 
 ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
@@ -53,6 +57,21 @@ def test_the_id_answered(req, outcome, expected):
 def test_a_create_that_changed_nothing_answers_a_marker_that_is_no_stream_arn(outcome):
     answered = physical_id_for(request("Create"), outcome)
     assert answered == FAILED_CREATE_PREFIX + "5e1f8e0c-0000-4000-8000-000000000000"
+
+
+@pytest.mark.parametrize(
+    ("request_type", "physical_id", "managed"),
+    [
+        ("Update", ARN, ARN),  # managed before: an untagged stream's prior key is UNKNOWN
+        ("Update", FAILED_CREATE_PREFIX + "abc", None),
+        ("Create", None, None),
+        ("Delete", ARN, None),
+    ],
+)
+def test_the_stream_a_resource_already_managed_is_an_updates_stream_arn_id(
+    request_type, physical_id, managed
+):
+    assert managed_stream_of(request(request_type, physical_id)) == managed
 
 
 def test_a_failed_create_whose_stream_may_show_an_earlier_attempts_start_answers_its_arn():

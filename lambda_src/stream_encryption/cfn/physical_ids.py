@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..identifiers import parse_stream_arn
 from ..models.outcome import Outcome
 from .events import BadEvent, CfnRequest, ParsedEvent
 
@@ -45,3 +46,12 @@ def physical_id_without_outcome(parsed: ParsedEvent) -> str:
     if sent:
         return sent
     return failed_create_marker(parsed.target.request_id if parsed.target else "")
+
+
+def managed_stream_of(request: CfnRequest) -> str | None:
+    """The stream an Update's resource already managed: its physical id, when that is a stream
+    ARN (ownership: such a stream without owner tags has an unknown prior key)."""
+    sent = request.physical_resource_id
+    if request.request_type != "Update" or not sent or parse_stream_arn(sent) is None:
+        return None
+    return sent

@@ -11,7 +11,7 @@ import random
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ..cfn.events import (
     BadEvent,
@@ -20,16 +20,25 @@ from ..cfn.events import (
     event_for_next_invocation,
     parse_event,
 )
-from ..cfn.physical_ids import physical_id_for, physical_id_without_outcome
+from ..cfn.physical_ids import managed_stream_of, physical_id_for, physical_id_without_outcome
 from ..cfn.request_time import cloudformation_sent_at
 from ..cfn.response import Opener, SendResult, compose_response, default_opener, send_response
 from ..cfn.text import redact
 from ..clock import Clock, SystemClock
+from ..dal.cloudformation import (
+    CloudFormationClient,
+    CloudFormationResources,
+    OwnerCheckFailed,
+    StackResources,
+)
 from ..dal.kinesis import KinesisAdapter, KinesisClient
 from ..dal.lambda_invoke import HandOverFailed, HandOverUnknown, LambdaClient, invoke_async
 from ..dal.streams import OpenStreamEncryption
+from ..dal.tagging import KinesisTagging, TaggingClient
+from ..logic.ownership import Claimant, OwnershipAccess
 from ..logic.reconcile import Runtime, apply_encryption, remove_encryption
 from ..models.outcome import Handover, Outcome
+from ..models.ownership import Owner
 from ..models.progress import Progress
 from ..time_budget import Deadline, TimeBudget
 from .function_info import FunctionInfo
@@ -54,6 +63,9 @@ class Dependencies:
     clock: Clock = field(default_factory=SystemClock)
     opener: Opener = default_opener
     rng: random.Random = field(default_factory=random.Random)
+    # Asks whether a stream's recorded owner still exists; None: it cannot be asked (then a
+    # stream another stack's resource claims is refused, saying so).
+    cloudformation_client: Callable[[str], CloudFormationClient] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,15 +113,24 @@ def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
     if isinstance(request, BadEvent):
         return _bad_event(run, request)
     deps = run.deps
-    runtime = Runtime(run.info.place, run.budget, _kinesis_opener(deps), log=deps.logger)
+    runtime = Runtime(
+        run.info.place,
+        run.budget,
+        _kinesis_opener(deps),
+        log=deps.logger,
+        ownership=_ownership_access(deps),
+    )
+    owner = Owner(request.stack_id, request.logical_resource_id)
     progress = request.carried_progress or _first_progress(run.target, deps.clock.wall())
     if request.carried_progress is not None:
         deps.logger.info("Continuing a handed-over wait", extra={"hop": progress.hop})
     if request.request_type == "Delete":
         stream_id = request.physical_resource_id or ""
-        result = remove_encryption(stream_id, request.properties, progress, runtime)
+        result = remove_encryption(stream_id, request.properties, progress, runtime, owner)
     else:
-        result = apply_encryption(request.properties, progress, runtime)
+        provider = _unqualified(run.info.arn)
+        claimant = Claimant(owner, managed_stream_of(request), provider)
+        result = apply_encryption(request.properties, progress, runtime, claimant)
     if isinstance(result, Handover):
         if _handed_over(run, result.progress):
             return None
@@ -137,6 +158,46 @@ def _kinesis_opener(deps: Dependencies) -> OpenStreamEncryption:
         )
 
     return open_streams
+
+
+def _unqualified(function_arn: str) -> str | None:
+    """The function's ARN without a version or alias (the provider tag names the function)."""
+    parts = function_arn.split(":")
+    return ":".join(parts[:7]) if len(parts) >= 7 and parts[2] == "lambda" else None
+
+
+def _ownership_access(deps: Dependencies) -> OwnershipAccess:
+    """The stream's tags (the Kinesis client) and CloudFormation, chosen here."""
+
+    def open_tags(
+        region: str, deadline: Deadline, *, access_denied_grace_until: float
+    ) -> KinesisTagging:
+        return KinesisTagging(
+            # The same boto3 Kinesis client also serves the three tag calls.
+            cast(TaggingClient, deps.kinesis_client(region)),
+            deps.clock,
+            deadline,
+            rng=deps.rng,
+            access_denied_grace_until=access_denied_grace_until,
+        )
+
+    def open_stacks(region: str, deadline: Deadline) -> StackResources:
+        if deps.cloudformation_client is None:
+            return _NoCloudFormation()
+        client = deps.cloudformation_client(region)
+        return CloudFormationResources(client, deps.clock, deadline, rng=deps.rng)
+
+    return OwnershipAccess(open_tags, open_stacks)
+
+
+class _NoCloudFormation:
+    """No CloudFormation client was provided: the owner cannot be checked."""
+
+    def exists(self, owner: Owner) -> bool:
+        raise OwnerCheckFailed(
+            f"CloudFormation could not be asked whether {owner.describe()} still exists "
+            "(no CloudFormation client)"
+        )
 
 
 def _bad_event(run: _Invocation, request: BadEvent) -> tuple[Outcome, str]:

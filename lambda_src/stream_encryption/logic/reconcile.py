@@ -22,13 +22,26 @@ from ..decisions import (
     decide_encrypt,
     may_show_an_earlier_start,
 )
-from ..identifiers import StreamRef, parse_stream_arn
+from ..identifiers import StreamArn, StreamRef, parse_stream_arn
 from ..models.outcome import Handover, Outcome, OutcomeKind
+from ..models.ownership import PRIOR_NONE, Owner
 from ..models.place import FunctionPlace
 from ..models.progress import Progress
 from ..models.stream import StreamState
+from ..ownership_decisions import GiveBack, LeaveAlone, decide_give_back
 from ..properties import EncryptionProperties, PropertiesError, parse_properties, resolve_target
 from ..time_budget import TimeBudget
+from .ownership import (
+    Claimant,
+    OwnershipAccess,
+    Release,
+    Session,
+    claim,
+    forget,
+    open_session,
+    put_back,
+    read_release,
+)
 
 # A runaway chain of hand-overs must end even if the clocks disagree.
 MAX_HOPS = 48
@@ -49,20 +62,25 @@ class Runtime:
     budget: TimeBudget
     open_streams: OpenStreamEncryption
     log: Log
+    # The stream's tags and CloudFormation, for ownership; None: ownership is not recorded.
+    ownership: OwnershipAccess | None = None
 
 
 # -- Create / Update ---------------------------------------------------------------------------
 
 
 def apply_encryption(
-    properties: object, progress: Progress, runtime: Runtime
+    properties: object, progress: Progress, runtime: Runtime, claimant: Claimant | None = None
 ) -> Outcome | Handover:
-    """Make the stream the properties name KMS-encrypted with their key (Create and Update)."""
-    return _timed(_apply_encryption(properties, progress, runtime), progress, runtime)
+    """Make the stream the properties name KMS-encrypted with their key (Create and Update).
+
+    With a ``claimant`` (and ``runtime.ownership``), the stream's ownership is settled first.
+    """
+    return _timed(_apply_encryption(properties, progress, runtime, claimant), progress, runtime)
 
 
 def _apply_encryption(
-    properties: object, progress: Progress, runtime: Runtime
+    properties: object, progress: Progress, runtime: Runtime, claimant: Claimant | None
 ) -> Outcome | Handover:
     try:
         props = parse_properties(properties)
@@ -71,6 +89,9 @@ def _apply_encryption(
         )
     except PropertiesError as error:
         return _failed(str(error), progress, None)
+    session = (
+        _ownership_session(runtime, resolved.arn.region, props, progress) if claimant else None
+    )
 
     def failed(reason: str, state: StreamState | None = None) -> Outcome:
         outcome = _failed(reason, progress, resolved.arn.arn)
@@ -87,13 +108,34 @@ def _apply_encryption(
         stream = parse_stream_arn(state.arn) or resolved.arn
         step = decide_encrypt(props.key_id, stream, state, start_accepted=progress.change_accepted)
         _note_step(runtime, state, step)
+        if session is not None and claimant is not None and isinstance(step, Start | Done):
+            # Before any StartStreamEncryption (and when already encrypted: that is the prior key).
+            refusal = claim(
+                session,
+                claimant,
+                stream=stream,
+                state=state,
+                wanted_key=props.key_id,
+                progress=progress,
+                my_account=runtime.place.account,
+            )
+            if refusal is not None:
+                return failed(refusal)
         if isinstance(step, Done):
             return _encrypted(state, progress)
         if isinstance(step, Fail):
             return failed(step.reason, state)
         return step
 
-    return _reconcile(runtime, resolved, props, progress, next_step=next_step, failed=failed)
+    result = _reconcile(runtime, resolved, props, progress, next_step=next_step, failed=failed)
+    if (
+        session is not None
+        and isinstance(result, Outcome)
+        and not result.succeeded
+        and not result.earlier_attempt_may_have_changed  # rollback's Delete needs the tags
+    ):
+        put_back(session, resolved.arn, progress)
+    return result
 
 
 def _encrypted(state: StreamState, progress: Progress) -> Outcome:
@@ -103,6 +145,8 @@ def _encrypted(state: StreamState, progress: Progress) -> Outcome:
         reason = f"Encryption of {state.arn} is now KMS with key {key}."
     else:
         reason = f"{state.arn} was already encrypted with key {key}; nothing changed."
+    if progress.ownership_note:
+        reason = f"{reason} {progress.ownership_note}"
     data = {
         "StreamARN": state.arn,
         "StreamName": state.name,
@@ -120,18 +164,25 @@ def _failed(reason: str, progress: Progress, stream_arn: str | None) -> Outcome:
 
 
 def remove_encryption(
-    stream_id: str, properties: object, progress: Progress, runtime: Runtime
+    stream_id: str,
+    properties: object,
+    progress: Progress,
+    runtime: Runtime,
+    owner: Owner | None = None,
 ) -> Outcome | Handover:
     """Undo this resource's encryption of the stream ``stream_id`` names (Delete).
 
     Acts only on that stream, never on one the properties alone name; anything it cannot read
-    means success without touching the stream (a failed Delete blocks the whole stack).
+    means success without touching the stream (a failed Delete blocks the whole stack). With an
+    ``owner`` (and ``runtime.ownership``), gives back what the ownership tags say was there before.
     """
-    return _timed(_remove_encryption(stream_id, properties, progress, runtime), progress, runtime)
+    return _timed(
+        _remove_encryption(stream_id, properties, progress, runtime, owner), progress, runtime
+    )
 
 
 def _remove_encryption(
-    stream_id: str, properties: object, progress: Progress, runtime: Runtime
+    stream_id: str, properties: object, progress: Progress, runtime: Runtime, owner: Owner | None
 ) -> Outcome | Handover:
 
     def succeeded(
@@ -139,7 +190,18 @@ def _remove_encryption(
     ) -> Outcome:
         return Outcome(True, reason, kind, stream_id, progress.change_requested, warning=warning)
 
+    releases: list[Release] = []  # whose stream it is, read once the stream is settled
+    restoring: list[str] = []  # the prior key being given back, once a Start is decided
+    given_back: list[bool] = []  # set when the outcome means: now remove this resource's tags
+
     def failed(reason: str, state: StreamState | None = None) -> Outcome:
+        if restoring and stream is not None:  # giving back is best effort: encryption stays on
+            note = (
+                f"The prior key {restoring[0]} of {stream.arn} could not be given back "
+                f"({reason}); its current encryption is left on."
+            )
+            given_back[:] = [True]
+            return succeeded(note, warning=note)
         return _failed(reason, progress, stream_id)
 
     stream = parse_stream_arn(stream_id)
@@ -150,10 +212,19 @@ def _remove_encryption(
     except PropertiesError as error:
         note = f"Encryption of {stream.arn} left as it is: the properties cannot be read ({error})"
         return succeeded(note, warning=note)
+    session = _ownership_session(runtime, stream.region, props, progress) if owner else None
 
-    def next_step(state: StreamState | None) -> Wait | Stop | Outcome:
+    def next_step(state: StreamState | None) -> Wait | Start | Stop | Outcome:
         if state is None:
             return succeeded(f"Stream {stream.arn} no longer exists; nothing to undo.")
+        settled = state.status != "DELETING" and not state.settling
+        if session is not None and owner is not None and not releases and settled:
+            releases.append(read_release(session, owner, stream))
+        release = releases[0].step if releases else None
+        if isinstance(release, LeaveAlone):
+            return succeeded(release.warning, release.warning)
+        if isinstance(release, GiveBack):
+            return _give_back(release.prior_key, state)
         step = decide_decrypt(props.key_id, stream, state, stop_accepted=progress.change_accepted)
         _note_step(runtime, state, step)
         if not isinstance(step, Done):
@@ -164,10 +235,59 @@ def _remove_encryption(
             if kind == "stopped"
             else f"{stream.arn} is not encrypted by this resource; nothing to undo."
         )
+        given_back[:] = [True]
         return succeeded(reason, step.warning, kind)
 
-    return _reconcile(
+    def _give_back(prior_key: str, state: StreamState) -> Wait | Start | Stop | Outcome:
+        step = decide_give_back(prior_key, stream, state, change_accepted=progress.change_accepted)
+        _note_step(runtime, state, step)
+        if isinstance(step, Start):
+            restoring[:] = [step.key_id]
+        if not isinstance(step, Done):
+            return step
+        given_back[:] = [True]
+        if step.warning:
+            return succeeded(step.warning, step.warning)
+        kind, reason = _given_back(stream, prior_key, changed=progress.change_accepted)
+        return succeeded(reason, kind=kind)
+
+    result = _reconcile(
         runtime, StreamRef(stream), props, progress, next_step=next_step, failed=failed
+    )
+    if isinstance(result, Outcome) and given_back and session is not None and releases:
+        # Last, once the stream is given back (never while a hand-over continues the wait).
+        trouble = forget(session, stream, releases[0])
+        if trouble:
+            return replace(result, reason=f"{result.reason} {trouble}")
+    return result
+
+
+def _given_back(stream: StreamArn, prior_key: str, *, changed: bool) -> tuple[OutcomeKind, str]:
+    """How a Delete that gave the stream back (or had nothing to give back) is reported."""
+    if not changed:
+        if prior_key == PRIOR_NONE:
+            return "unchanged", f"{stream.arn} is not encrypted; nothing to undo."
+        return "unchanged", (
+            f"{stream.arn} was already encrypted with key {prior_key} before this resource came; "
+            "its encryption is left as it is."
+        )
+    if prior_key == PRIOR_NONE:
+        return "stopped", f"Encryption of {stream.arn} stopped, as it was before."
+    return "started", f"Encryption of {stream.arn} given back: KMS with its prior key {prior_key}."
+
+
+def _ownership_session(
+    runtime: Runtime, region: str, props: EncryptionProperties, progress: Progress
+) -> Session | None:
+    """The ownership steps' view of this request, when ownership is wired in."""
+    if runtime.ownership is None:
+        return None
+    return open_session(
+        runtime.ownership,
+        region,
+        runtime.budget.deadline(progress, props.service_timeout),
+        runtime.log,
+        access_denied_grace_until=runtime.budget.access_denied_grace_until(progress),
     )
 
 

@@ -28,6 +28,14 @@ class Progress:
     change_requested: bool = False  # a change may have been applied: rollback must undo it
     sent_at: float | None = None
     wait_began_at: float | None = None  # wall seconds; set while a wait is in progress
+    # Ownership (SPEC "Ownership"): "" not settled yet, "recorded", or "unrecorded" (tagging
+    # refused); the note goes into the final Reason (a take-over, or why nothing was recorded).
+    ownership: str = ""
+    ownership_note: str = ""
+    # The kinesis-stream-encryption:* tags as they were before this request first wrote them
+    # ({}: none, so they were written fresh); None: this request wrote none. A request that
+    # fails before any change puts them back.
+    tags_before: dict[str, str] | None = None
 
     @property
     def listened_since(self) -> float:
@@ -47,6 +55,9 @@ class Progress:
             "changeRequested": self.change_requested,
             "sentAt": self.sent_at,
             "waitBeganAt": self.wait_began_at,
+            "ownership": self.ownership,
+            "ownershipNote": self.ownership_note,
+            "tagsBefore": self.tags_before,
         }
 
     @classmethod
@@ -67,7 +78,7 @@ class Progress:
             and isinstance(accepted, bool)
             and isinstance(requested, bool)
         ):
-            return cls(
+            progress = cls(
                 float(first),
                 hop,
                 accepted,
@@ -75,4 +86,23 @@ class Progress:
                 None if sent is None else float(sent),
                 None if wait_began is None else float(wait_began),
             )
+            _read_ownership(progress, value)
+            return progress
         return None
+
+
+def _read_ownership(progress: Progress, value: dict[str, Any]) -> None:
+    """The ownership fields, when present and well-formed (absent in older hand-overs)."""
+    ownership, note, before = (
+        value.get("ownership"),
+        value.get("ownershipNote"),
+        value.get("tagsBefore"),
+    )
+    if ownership in ("", "recorded", "unrecorded"):
+        progress.ownership = ownership
+    if isinstance(note, str):
+        progress.ownership_note = note
+    if isinstance(before, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in before.items()
+    ):
+        progress.tags_before = dict(before)
