@@ -623,6 +623,8 @@ def render(
     args: argparse.Namespace,
 ) -> str:
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    *smaller, largest = footprint.SIZES
+    sizes = f"{', '.join(map(str, smaller))} and {largest}"
     return f"""\
 # Benchmarks
 
@@ -675,11 +677,12 @@ Where the time goes (one more process, tracing on, so every stage shows):
 
 {sections["cold_start_stages"]}
 
-## 3. Footprint: a stack encrypting 1, 10 and 40 imported streams, and a fleet of 200
+## 3. Footprint: a stack encrypting {sizes} imported streams, and a fleet of {footprint.FLEET}
 
 {sections["footprint"]}
 
-Fixed and per-stream resources (from the 1- and 40-stream stacks; "exactly linear" checks 10):
+Fixed and per-stream resources (from the smallest and largest stacks; "exactly linear" checks the
+ones between):
 
 {sections["footprint_split"]}
 

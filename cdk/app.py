@@ -45,6 +45,33 @@ _XRAY_REASON = (
 )
 
 
+_OWNERSHIP_REASON = (
+    "Ownership: the stack owning a stream may be in any region (DescribeStackResources is "
+    "read-only); the key a stream had before its first owner is known only at run time, so "
+    "Kinesis may use a key of the account only on requests it makes (kms:ViaService) for a "
+    "stream of the account (kms:EncryptionContext:aws:kinesis:arn), and the function can make "
+    "them only for the streams it is granted."
+)
+
+
+def _acknowledge_ownership(provider: KinesisStreamEncryptionProvider) -> None:
+    """The wildcards every provider has for ownership (see ``ownership_statements``)."""
+    stack = Stack.of(provider)
+    document = stack.resolve(provider.ownership_policy.document.to_json())
+    for statement in document["Statement"]:
+        for resource in (
+            statement["Resource"]
+            if isinstance(statement["Resource"], list)
+            else [statement["Resource"]]
+        ):
+            Validations.of(provider.ownership_policy).acknowledge(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::{_nag_arn(stack, resource)}]",
+                    reason=_OWNERSHIP_REASON,
+                )
+            )
+
+
 def _acknowledge_xray(provider: KinesisStreamEncryptionProvider) -> None:
     """The one wildcard a provider with tracing on has: X-Ray's write actions."""
     if not provider.tracing:
@@ -75,6 +102,7 @@ class EncryptExistingStreamStack(Stack):
         )
         encryption = KinesisStreamEncryption(self, "StreamEncryption", stream=stream, key=key)
         _acknowledge_xray(encryption.provider)
+        _acknowledge_ownership(encryption.provider)
 
         CfnOutput(self, "StreamArn", value=encryption.attr_stream_arn)
         CfnOutput(self, "StreamName", value=encryption.attr_stream_name)
@@ -223,7 +251,9 @@ class KinesisStreamEncryptionProviderStack(Stack):
         if not re.fullmatch(r"[a-zA-Z0-9:-]{1,255}", export_name):
             raise ValueError(f"exportName {export_name!r}: 1-255 of a-z, A-Z, 0-9, ':', '-'")
         self.provider_scope = provider_scope
-        provider = KinesisStreamEncryptionProvider(self, "Provider")
+        # Its key scope (key ARNs, aliases, or any key through Kinesis) also bounds which key a
+        # Delete can give back: no grant beyond it.
+        provider = KinesisStreamEncryptionProvider(self, "Provider", restore_prior_keys=False)
         self.provider = provider
 
         def stream_arn(name: str) -> str:
@@ -267,6 +297,7 @@ class KinesisStreamEncryptionProviderStack(Stack):
                 provider.role.add_to_principal_policy(statement)
 
         _acknowledge_xray(provider)
+        _acknowledge_ownership(provider)
         wildcards = [s for s in streams if s.endswith("*")]
         if any_key in (k for k, _ in key_grants):
             wildcards.append(any_key)

@@ -144,7 +144,10 @@ class KinesisStreamEncryption(Construct):
         # The policies must exist before the first request; the stream's must outlive the last
         # Delete (CloudFormation deletes a resource before what it depends on).
         self.resource.node.add_dependency(
-            self.policy, self.provider.invoke_self_policy, *self.provider.key_policies
+            self.policy,
+            self.provider.invoke_self_policy,
+            self.provider.ownership_policy,
+            *self.provider.key_policies,
         )
 
     @property

@@ -40,12 +40,20 @@ DEFAULT_SERVICE_TIMEOUT = Duration.minutes(6)
 MAX_SERVICE_TIMEOUT = Duration.hours(1)
 
 #: What the function calls on a stream (Create/Update/Delete, waits via the summary: 20 TPS,
-#: unlike DescribeStream's 10 TPS).
+#: unlike DescribeStream's 10 TPS; the ownership tags: read before any change, written on
+#: Create/Update, removed on Delete).
 STREAM_ACTIONS = (
     "kinesis:DescribeStreamSummary",
     "kinesis:StartStreamEncryption",
     "kinesis:StopStreamEncryption",
+    "kinesis:ListTagsForStream",
+    "kinesis:AddTagsToStream",
+    "kinesis:RemoveTagsFromStream",
 )
+#: Read-only: does the stack that owns a stream still have the owning resource?
+OWNER_LOOKUP_ACTIONS = ("cloudformation:DescribeStackResources",)
+#: What Kinesis needs of a stream's prior customer managed key to give it back on Delete.
+PRIOR_KEY_ACTIONS = ("kms:DescribeKey", "kms:GenerateDataKey")
 
 #: IAM quota: all inline policies of one role together, in non-whitespace characters.
 ROLE_INLINE_POLICIES_LIMIT = 10_240
@@ -119,6 +127,7 @@ class KinesisStreamEncryptionProvider(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         tracing: bool = False,
         stream_name_prefix: str | None = None,
+        restore_prior_keys: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if stream_name_prefix is not None and not re.fullmatch(
@@ -198,6 +207,12 @@ class KinesisStreamEncryptionProvider(Construct):
                     resources=[self.function.function_arn],
                 )
             ],
+        )
+        self.ownership_policy = iam.Policy(
+            self,
+            "OwnershipPolicy",
+            roles=[self.role],
+            statements=ownership_statements(self, restore_prior_keys=restore_prior_keys),
         )
         self.node.add_validation(_QuotaCheck(self))
 
@@ -324,6 +339,7 @@ class KinesisStreamEncryptionProvider(Construct):
         stack = Stack.of(self)
         inline_documents = [p.document for p in self._resource_policies]
         inline_documents.append(self.invoke_self_policy.document)
+        inline_documents.append(self.ownership_policy.document)
         if self._prefix_policy is not None:
             inline_documents.append(self._prefix_policy.document)
         default_policy = self.role.node.try_find_child("DefaultPolicy")
@@ -464,6 +480,60 @@ class _QuotaCheck:
                 "or spread the resources over more stacks."
             )
         return errors
+
+
+def ownership_statements(
+    scope: Construct, *, restore_prior_keys: bool = True
+) -> list[iam.PolicyStatement]:
+    """What ownership needs beyond a resource's own stream, the same for every resource.
+
+    The stack that owns a stream may be in any region of the account, so DescribeStackResources
+    is on the account's stacks everywhere (read-only). With ``restore_prior_keys``: the key a
+    stream had before its first owner is known only at run time, so Kinesis may use any key of the
+    account, but only on a request it makes (``kms:ViaService``) for a stream of the account (the
+    ``aws:kinesis:arn`` encryption context), and the function can make such a request only for
+    the streams it is granted. Without it, only the keys granted otherwise can be given back (a
+    Delete leaves encryption on, with a warning, when it cannot). Constant, so a removed
+    resource's Delete (in the cleanup phase) still has it.
+    """
+    stack = Stack.of(scope)
+    stacks = stack.format_arn(
+        service="cloudformation",
+        region="*",
+        resource="stack",
+        resource_name="*/*",
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+    any_key = stack.format_arn(
+        service="kms",
+        region="*",
+        resource="key",
+        resource_name="*",
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+    any_stream = stack.format_arn(
+        service="kinesis",
+        region="*",
+        resource="stream",
+        resource_name="*",
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+    )
+    owner_lookup = iam.PolicyStatement(actions=list(OWNER_LOOKUP_ACTIONS), resources=[stacks])
+    if not restore_prior_keys:
+        return [owner_lookup]
+    return [
+        owner_lookup,
+        iam.PolicyStatement(
+            actions=list(PRIOR_KEY_ACTIONS),
+            resources=[any_key],
+            conditions={
+                "StringLike": {
+                    "kms:ViaService": f"kinesis.*.{stack.url_suffix}",
+                    "kms:EncryptionContext:aws:kinesis:arn": any_stream,
+                }
+            },
+        ),
+    ]
 
 
 def stream_statements(stream_arn: str) -> list[iam.PolicyStatement]:

@@ -352,7 +352,24 @@ def test_kms_for_a_bare_key_id_builds_its_arn(scenarios: Scenarios) -> None:
 
 
 def test_default_key_adds_no_kms_permissions(scenarios: Scenarios) -> None:
-    assert statements_with_action_prefix(scenarios.templates["default_key"], "kms:") == []
+    """The only KMS grant is the provider's, for giving a stream back its prior key."""
+    t = scenarios.templates["default_key"]
+    (ownership,) = [
+        p for pid, p in t.find_resources("AWS::IAM::Policy").items() if "OwnershipPolicy" in pid
+    ]
+    prior_key_grants = [
+        s
+        for s in ownership["Properties"]["PolicyDocument"]["Statement"]
+        if str(s["Action"]).count("kms:")
+    ]
+    assert statements_with_action_prefix(t, "kms:") == prior_key_grants
+    (grant,) = prior_key_grants
+    assert join_text(grant["Condition"]["StringLike"]["kms:ViaService"]) == (
+        "kinesis.*.${AWS::URLSuffix}"
+    )
+    assert join_text(grant["Condition"]["StringLike"]["kms:EncryptionContext:aws:kinesis:arn"]) == (
+        "arn:${AWS::Partition}:kinesis:*:${AWS::AccountId}:stream/*"
+    )
 
 
 def test_invoke_self_permission_without_cycle(scenarios: Scenarios) -> None:
@@ -392,7 +409,10 @@ def test_each_resource_has_its_own_kinesis_policy(scenarios: Scenarios) -> None:
         own = [
             policies[pid]
             for pid in resource["DependsOn"]
-            if pid in policies and pid != default_id and "InvokeSelf" not in pid
+            if pid in policies
+            and pid != default_id
+            and "InvokeSelf" not in pid
+            and "OwnershipPolicy" not in pid
         ]
         assert len(own) == 1
         (statement,) = [
