@@ -72,8 +72,10 @@ class KinesisStreamEncryption(Construct):
         ``alias/Name``; ``None`` means the AWS managed key ``alias/aws/kinesis`` (which needs no
         KMS permissions). The key must be in the stream's region, and its policy must let this
         account's IAM policies grant its use (the default key policy does).
-    :param removal_policy: ``DESTROY`` turns encryption off when the resource is deleted;
-        ``RETAIN`` (or ``RETAIN_ON_UPDATE_OR_DELETE``) leaves it on. ``SNAPSHOT`` is refused.
+    :param removal_policy: ``DESTROY`` gives the stream back as it was before its first owner
+        when the resource is deleted (unencrypted again, or its earlier key);
+        ``RETAIN`` (or ``RETAIN_ON_UPDATE_OR_DELETE``) leaves this encryption on. ``SNAPSHOT`` is
+        refused.
     :param service_timeout: how long CloudFormation waits for the resource (1 s to 1 h); the
         default sits a little above the function timeout. Raise it for streams whose updates may
         take long: the function hands long waits over to itself within this budget.
@@ -103,7 +105,8 @@ class KinesisStreamEncryption(Construct):
         if removal_policy not in ACCEPTED_REMOVAL_POLICIES:
             raise ValueError(
                 f"removal_policy {removal_policy} is not accepted by CloudFormation on a custom "
-                "resource; use DESTROY (turn encryption off on delete) or RETAIN (leave it on)"
+                "resource; use DESTROY (give the stream back as it was, on delete) or RETAIN "
+                "(leave the encryption on)"
             )
         stack = Stack.of(self)
         self.provider = KinesisStreamEncryptionProvider.of(
