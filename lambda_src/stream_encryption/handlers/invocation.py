@@ -31,6 +31,7 @@ from ..logic.reconcile import Runtime, apply_encryption, remove_encryption
 from ..models.outcome import Handover, Outcome
 from ..models.progress import Progress
 from ..time_budget import Deadline, TimeBudget
+from .check import classify_event, process_check
 from .function_info import FunctionInfo
 from .observability import MetricsSink, response_url_hidden, set_request_keys
 
@@ -69,6 +70,10 @@ class _Invocation:
 
 def process(raw_event: object, context: object, deps: Dependencies) -> SendResult | None:
     """Handle one event. Never raises; returns how the response went (None: none was sent)."""
+    kind = classify_event(raw_event)
+    if kind != "cloudformation":
+        _process_other(kind, raw_event, context, deps)
+        return None
     parsed = parse_event(raw_event)
     with response_url_hidden(deps.logger, parsed.target.url if parsed.target else ""):
         set_request_keys(deps.logger, parsed)
@@ -89,6 +94,20 @@ def process(raw_event: object, context: object, deps: Dependencies) -> SendResul
             return None
         outcome, physical_id = answer
         return _respond(run, outcome, physical_id)
+
+
+def _process_other(kind: str, raw_event: object, context: object, deps: Dependencies) -> None:
+    """A drift check runs; anything else is refused, with no AWS call and no echo of the event."""
+    if kind == "check" and isinstance(raw_event, dict):
+        try:
+            process_check(raw_event, context, deps)
+        except Exception as error:  # a bug must not make Lambda retry a whole check
+            deps.logger.error("The drift check failed", extra={"error": type(error).__name__})
+        return
+    deps.logger.error(
+        "Refused an event that is neither a CloudFormation request nor a drift check",
+        extra={"event_type": type(raw_event).__name__},
+    )
 
 
 def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
