@@ -32,7 +32,9 @@ from .provider import (
     DEFAULT_SERVICE_TIMEOUT,
     MAX_SERVICE_TIMEOUT,
     RESOURCE_TYPE,
+    DriftCheck,
     KinesisStreamEncryptionProvider,
+    drift_stream_statement,
     key_statements,
     stream_statements,
 )
@@ -84,6 +86,8 @@ class KinesisStreamEncryption(Construct):
     :param stream_name_prefix: for many streams in one stack: grant the Kinesis actions once on
         streams whose names start with it instead of per stream (see the provider). Same value
         for a whole stack; every stream's name must start with it.
+    :param drift_check: opt-in scheduled check (and optional repair) of the streams the stack's
+        resources encrypted, with an alarm (see ``DriftCheck``). Same value for a whole stack.
     """
 
     def __init__(
@@ -98,6 +102,7 @@ class KinesisStreamEncryption(Construct):
         powertools_layer: lambda_.ILayerVersion | None = None,
         tracing: bool = False,
         stream_name_prefix: str | None = None,
+        drift_check: DriftCheck | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if removal_policy not in ACCEPTED_REMOVAL_POLICIES:
@@ -111,16 +116,20 @@ class KinesisStreamEncryption(Construct):
             powertools_layer=powertools_layer,
             tracing=tracing,
             stream_name_prefix=stream_name_prefix,
+            drift_check=drift_check,
         )
         properties: dict[str, str] = {}
 
         self.stream_arn, self.location = self._resolve_stream(stack, stream, properties)
         stream_region = Arn.split(self.stream_arn, ArnFormat.SLASH_RESOURCE_NAME).region
         self._stream_region = stream_region or stack.region
+        self.provider.add_drift_region(self._stream_region)
         self._check_account(stack)
         self._claim_stream()
         if self.provider.stream_name_prefix is None:
             self.policy = self._permissions_policy(stack, stream_statements(self.stream_arn))
+            if self.provider.drift_check is not None:  # outside the digest, like the key's
+                self.policy.add_statements(drift_stream_statement(self.stream_arn))
         else:
             self._check_prefix(self.provider.stream_name_prefix)
             self.policy = self.provider.prefix_policy()

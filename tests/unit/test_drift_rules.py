@@ -17,6 +17,7 @@ from stream_encryption.decisions_drift import (
     repair_choice,
     unqualified_function_arn,
 )
+from stream_encryption.handlers.check import check_settings
 from stream_encryption.identifiers import parse_stream_arn
 from stream_encryption.models.check import CheckEvent
 from stream_encryption.models.stream import StreamState
@@ -89,3 +90,20 @@ def test_the_check_event_model() -> None:
     ):
         with pytest.raises(ValidationError):
             CheckEvent.model_validate(bad)
+
+
+@pytest.mark.parametrize(
+    ("environ", "regions", "period"),
+    [
+        ({}, ("us-east-1",), 3600.0),
+        ({"DRIFT_CHECK_SCHEDULE": "rate(15 minutes)"}, ("us-east-1",), 900.0),
+        ({"DRIFT_CHECK_SCHEDULE": "rate(1 day)"}, ("us-east-1",), 86400.0),
+        ({"DRIFT_CHECK_SCHEDULE": "NONE"}, ("us-east-1",), 3600.0),
+        ({"DRIFT_CHECK_PERIOD_SECONDS": "120"}, ("us-east-1",), 120.0),
+        ({"DRIFT_CHECK_REGIONS": "eu-west-1, us-east-1,"}, ("eu-west-1", "us-east-1"), 3600.0),
+    ],
+)
+def test_check_settings_from_the_environment(
+    environ: dict[str, str], regions: tuple[str, ...], period: float
+) -> None:
+    assert check_settings(environ, "us-east-1") == (regions, period)

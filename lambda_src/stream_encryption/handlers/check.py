@@ -2,12 +2,15 @@
 
 Settings come from the function's environment (set by the construct or the packaged template):
 ``DRIFT_CHECK_REGIONS`` (comma-separated; default the function's region) and
-``DRIFT_CHECK_PERIOD_SECONDS`` (the schedule's period; default an hour).
+``DRIFT_CHECK_PERIOD_SECONDS`` (the schedule's period) or ``DRIFT_CHECK_SCHEDULE`` (its rate
+expression, as the packaged template passes it); default an hour.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
@@ -25,6 +28,9 @@ if TYPE_CHECKING:
 
 REGIONS_ENV = "DRIFT_CHECK_REGIONS"
 PERIOD_ENV = "DRIFT_CHECK_PERIOD_SECONDS"
+SCHEDULE_ENV = "DRIFT_CHECK_SCHEDULE"
+_RATE = re.compile(r"^rate\((\d+) (minute|hour|day)s?\)$")
+_UNIT_SECONDS = {"minute": 60.0, "hour": 3600.0, "day": 86400.0}
 DEFAULT_PERIOD_SECONDS = 3600.0
 
 EventKind = Literal["cloudformation", "check", "other"]
@@ -49,11 +55,18 @@ def stop_margin(period: float) -> float:
 def check_settings(environ: Mapping[str, str], own_region: str) -> tuple[tuple[str, ...], float]:
     """The regions served and the schedule's period, from the environment."""
     regions = tuple(r.strip() for r in environ.get(REGIONS_ENV, "").split(",") if r.strip())
-    try:
-        period = float(environ.get(PERIOD_ENV, "") or DEFAULT_PERIOD_SECONDS)
-    except ValueError:
-        period = DEFAULT_PERIOD_SECONDS
+    period = _rate_seconds(environ.get(SCHEDULE_ENV, ""))
+    with contextlib.suppress(ValueError):
+        period = float(environ.get(PERIOD_ENV, "") or period)
     return regions or (own_region,), period if period > 0 else DEFAULT_PERIOD_SECONDS
+
+
+def _rate_seconds(expression: str) -> float:
+    """Seconds of an EventBridge ``rate(N unit)`` expression; the default for anything else."""
+    match = _RATE.match(expression.strip())
+    if match is None:
+        return DEFAULT_PERIOD_SECONDS
+    return int(match[1]) * _UNIT_SECONDS[match[2]]
 
 
 def process_check(raw: dict[str, object], context: object, deps: Dependencies) -> None:

@@ -135,8 +135,11 @@ def _check_stream(
 ) -> None:
     log = runtime.log
     tags = inventory.tags(arn)
-    if tags is None or not is_checked_here(tags, runtime.function_arn):
-        return  # gone since it was listed, or not ours
+    if tags is None:
+        log.info("A stream went away during the drift check", extra={"stream": arn})
+        return
+    if not is_checked_here(tags, runtime.function_arn):
+        return
     parsed = parse_stream_arn(arn)
     stream_state = inventory.describe(arn)
     if stream_state is None or parsed is None:
