@@ -78,10 +78,9 @@ class Pacer:
 
 @dataclass(frozen=True)
 class StreamPage:
-    """One page of ListStreams: names (and ARNs when Kinesis gave them), in listing order."""
+    """One page of ListStreams: (name, ARN) in listing order, and whether more follow."""
 
-    names: tuple[str, ...]
-    arns: dict[str, str]
+    streams: tuple[tuple[str, str], ...]
     has_more: bool
 
 
@@ -141,19 +140,17 @@ class StreamInventory:
             reason = f"ListStreams: {refused.code}: {refused.message}"
             raise InventoryError(refused.code, reason) from None
         names = tuple(str(n) for n in reply.get("StreamNames", []))
-        # moto lists every stream's summary whatever the page: keep those of this page only.
+        # moto lists every stream's summary whatever the page: take the ARNs of this page's names.
         arns = {
             str(s["StreamName"]): str(s["StreamARN"])
             for s in reply.get("StreamSummaries", [])
             if s.get("StreamName") in names and s.get("StreamARN")
         }
-        return StreamPage(names, arns, bool(reply.get("HasMoreStreams")) and bool(names))
+        streams = tuple((name, arns.get(name) or self._arn(name)) for name in names)
+        return StreamPage(streams, bool(reply.get("HasMoreStreams")) and bool(names))
 
-    def stream_arn(self, name: str, page: StreamPage) -> str:
-        """The stream's ARN as listed, or built in this region and account."""
-        return page.arns.get(name) or (
-            f"arn:{self._partition}:kinesis:{self._region}:{self._account}:stream/{name}"
-        )
+    def _arn(self, name: str) -> str:
+        return f"arn:{self._partition}:kinesis:{self._region}:{self._account}:stream/{name}"
 
     def tags(self, arn: str) -> dict[str, str] | None:
         """The stream's tags, or None when it is gone."""

@@ -28,15 +28,18 @@ from ..time_budget import MIN_USEFUL_HANDOVER_SECONDS, Deadline
 
 
 class Page(Protocol):
-    names: tuple[str, ...]
-    has_more: bool
+    """One page of the region's streams: (name, ARN) pairs, and whether more follow."""
+
+    @property
+    def streams(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def has_more(self) -> bool: ...
 
 
 class Inventory(Protocol):
     """One region's streams as the check sees them (dal/stream_inventory implements it)."""
 
-    def list_streams(self, after: str | None) -> Any: ...
-    def stream_arn(self, name: str, page: Any) -> str: ...
+    def list_streams(self, after: str | None) -> Page: ...
     def tags(self, arn: str) -> dict[str, str] | None: ...
     def describe(self, arn: str) -> StreamState | None: ...
     def repair(self, arn: str, key_id: str) -> str: ...
@@ -97,14 +100,12 @@ def run_check(
             try:
                 while True:
                     page = inventory.list_streams(after)
-                    for name in page.names:
+                    for name, arn in page.streams:
                         if runtime.clock.wall() >= cursor.stop_at:
                             return CheckDone(snapshot(), complete=False)
                         if deadline.remaining() < runtime.per_stream_seconds:
                             raise DeadlineReached(None)
-                        _check_stream(
-                            inventory, inventory.stream_arn(name, page), repair, runtime, state
-                        )
+                        _check_stream(inventory, arn, repair, runtime, state)
                         after = name
                     if not page.has_more:
                         break
