@@ -330,3 +330,17 @@ def test_regions_come_from_the_environment(
     assert regions == [REGION, "eu-west-1"]
     assert metric_total(h, "EncryptionDrift") == 1  # the simulated eu-west-1 has no streams
     assert [c.operation for c in h.fleet.calls].count("ListStreams") == 2
+
+
+def test_a_refused_hand_over_ends_the_check_with_an_error(h: DriftHarness) -> None:
+    for index in range(40):
+        h.add_stream(f"s{index:03}", None, tagged_key=KEY_A)
+    h.invokes.fail_with = RuntimeError("Lambda said no")
+
+    invocations = h.check(timeout=20.0)
+
+    assert invocations == 1
+    [error] = records(h, "ERROR")
+    assert "Could not hand the drift check over" in error["message"]
+    assert metric_total(h, "DriftCheckIncomplete") == 1
+    assert 0 < metric_total(h, "EncryptionDrift") < 40
