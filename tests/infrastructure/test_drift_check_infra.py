@@ -19,10 +19,14 @@ from aws_cdk.assertions import Template
 from kinesis_stream_encryption import DriftCheck, KinesisStreamEncryption
 from scripts import package as packaging
 
+from . import test_cfn_deploy as cfn_deploy
 from .dist_fixtures import build_dist, load_template
 from .synth_helpers import join_text
 
 pytestmark = pytest.mark.infra
+
+# The moto account of the deploy tests (a module-scoped fixture named ``account``).
+account = cfn_deploy.account
 
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
 FAR_STREAM = "arn:aws:kinesis:eu-west-1:123456789012:stream/far"
@@ -186,3 +190,45 @@ def test_the_schedule_parameter_takes_rate_expressions(value: str, ok: bool) -> 
     import re
 
     assert bool(re.fullmatch(packaging.DRIFT_SCHEDULE_PATTERN, value)) is ok
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse AWS")
+def test_packaged_template_deploys_with_the_drift_check_on(account: cfn_deploy.Account) -> None:
+    topic = "arn:aws:sns:us-east-1:123456789012:drift-alerts"
+    stack_id = account.deploy(
+        load_template(build_dist() / packaging.TEMPLATE_NAME),
+        "provider-with-drift-check",
+        CodeS3Bucket="my-artifacts-bucket",
+        StreamNamePrefixes="encrypted-",
+        ExportName="Drift-ServiceToken",
+        DriftCheckSchedule="rate(1 hour)",
+        DriftRepair="true",
+        DriftAlarmTopicArn=topic,
+    )
+    by_type: dict[str, list[str]] = {}
+    for resource_type, physical_id in account.physical_ids(stack_id).values():
+        by_type.setdefault(resource_type, []).append(physical_id)
+    (function_name,) = by_type["AWS::Lambda::Function"]
+    variables = account.client("lambda").get_function(FunctionName=function_name)["Configuration"][
+        "Environment"
+    ]["Variables"]
+    assert variables["DRIFT_CHECK_SCHEDULE"] == "rate(1 hour)"
+    assert variables["DRIFT_CHECK_REGIONS"] == "us-east-1"
+
+    (rule_name,) = by_type["AWS::Events::Rule"]
+    rule = account.client("events").describe_rule(Name=rule_name)
+    assert rule["ScheduleExpression"] == "rate(1 hour)"
+    (target,) = account.client("events").list_targets_by_rule(Rule=rule_name)["Targets"]
+    assert json.loads(target["Input"]) == {"kinesis-stream-encryption": "check", "repair": True}
+
+    # moto 5.2's CloudFormation does not create AWS::CloudWatch::Alarm (it records no type for
+    # it); the alarm's properties are checked in the template above.
+
+    (role_name,) = by_type["AWS::IAM::Role"]
+    statements = [s for d in account.role_policies(role_name).values() for s in d["Statement"]]
+    listing = [s for s in statements if "kinesis:ListStreams" in str(s["Action"])]
+    assert [s["Resource"] for s in listing] == ["*"]
+    tag_reads = [s for s in statements if "kinesis:ListTagsForStream" in str(s["Action"])]
+    assert [s["Resource"] for s in tag_reads] == [
+        "arn:aws:kinesis:us-east-1:123456789012:stream/encrypted-*"
+    ]
