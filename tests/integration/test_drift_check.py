@@ -344,3 +344,30 @@ def test_a_refused_hand_over_ends_the_check_with_an_error(h: DriftHarness) -> No
     assert "Could not hand the drift check over" in error["message"]
     assert metric_total(h, "DriftCheckIncomplete") == 1
     assert 0 < metric_total(h, "EncryptionDrift") < 40
+
+
+def test_streams_whose_tags_the_role_may_not_read_are_not_ours(h: DriftHarness) -> None:
+    h.add_stream("a-foreign", None, provider=None)  # listed first: outside the role's scope
+    h.add_stream("orders", None, tagged_key=KEY_A)
+    h.fleet.fail_next("ListTagsForStream", "AccessDeniedException", "not authorized")
+
+    h.check()
+
+    assert records(h, "ERROR") == []
+    assert [line["stream"].rpartition("/")[2] for line in drift_lines(h)] == ["orders"]
+
+
+def test_a_stream_that_cannot_be_described_is_reported_and_the_check_goes_on(
+    h: DriftHarness,
+) -> None:
+    h.add_stream("a-first", None, tagged_key=KEY_A)
+    h.add_stream("b-second", None, tagged_key=KEY_A)
+    h.fleet.fail_next("DescribeStreamSummary", "AccessDeniedException", "not authorized")
+
+    h.check()
+
+    [error] = records(h, "ERROR")
+    assert error["stream"].endswith("/a-first")
+    assert "AccessDeniedException" in error["error"]
+    assert [line["stream"].rpartition("/")[2] for line in drift_lines(h)] == ["b-second"]
+    assert metric_total(h, "DriftCheckFailed") == 1

@@ -127,6 +127,7 @@ class StreamInventory:
         self._pacer = pacer or Pacer(clock)
         self._rng = rng or random.Random()
         self.throttles = 0
+        self.unreadable = 0  # streams whose tags the role may not read (not this provider's)
 
     def list_streams(self, after: str | None) -> StreamPage:
         """The page of stream names after ``after``. Pages with ExclusiveStartStreamName, which
@@ -153,17 +154,27 @@ class StreamInventory:
         return f"arn:{self._partition}:kinesis:{self._region}:{self._account}:stream/{name}"
 
     def tags(self, arn: str) -> dict[str, str] | None:
-        """The stream's tags, or None when it is gone."""
+        """The stream's tags, or None when it is gone.
+
+        A stream whose tags the role may not read has none as far as the check is concerned:
+        ListStreams lists the whole account, but the role reads the tags of its own streams only.
+        """
         tags: dict[str, str] = {}
         start: str | None = None
         while True:
             params: dict[str, Any] = {"StreamARN": arn, "Limit": TAGS_PAGE_SIZE}
             if start is not None:
                 params["ExclusiveStartTagKey"] = start
-            reply = self._gone_is_none(
-                "ListTagsForStream",
-                lambda params=params: self._client.list_tags_for_stream(**params),  # type: ignore[misc]
-            )
+            try:
+                reply = self._gone_is_none(
+                    "ListTagsForStream",
+                    lambda params=params: self._client.list_tags_for_stream(**params),  # type: ignore[misc]
+                )
+            except InventoryError as error:
+                if error.code != "AccessDeniedException":
+                    raise
+                self.unreadable += 1
+                return {}
             if reply is None:
                 return None
             page = {str(t["Key"]): str(t.get("Value", "")) for t in reply.get("Tags", [])}

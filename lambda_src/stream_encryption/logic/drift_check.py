@@ -105,7 +105,14 @@ def run_check(
                             return CheckDone(snapshot(), complete=False)
                         if deadline.remaining() < runtime.per_stream_seconds:
                             raise DeadlineReached(None)
-                        _check_stream(inventory, arn, repair, runtime, state)
+                        try:
+                            _check_stream(inventory, arn, repair, runtime, state)
+                        except runtime.listing_errors as error:
+                            runtime.log.error(
+                                "The drift check could not read a stream; it goes on",
+                                extra={"stream": arn, "error": getattr(error, "reason", "")},
+                            )
+                            runtime.count("DriftCheckFailed", 1)
                         after = name
                     if not page.has_more:
                         break
