@@ -7,7 +7,9 @@
 * the provider stack's scope (see ``ProviderScope``): ``streamArns``, ``streamNamePrefixes``
   (comma-separated; ``streamNamePrefix`` is an alias) or ``allStreams=ALL``, and ``keyArns``,
   ``keyAliases``; with no stream scope at all, the prefix ``encrypted-``;
-* ``providerStackName`` and ``exportName`` - so that several providers can share an account.
+* ``providerStackName`` and ``exportName`` - so that several providers can share an account;
+* the provider stack's drift check (off unless ``driftCheckMinutes`` is set): ``driftCheckMinutes``
+  (the schedule's period), ``driftRepair=true``, ``driftAlarmTopicArn``, ``driftCheckRegions``.
 
 cdk-nag's AwsSolutions pack validates both stacks; every acknowledged finding carries its reason.
 """
@@ -23,11 +25,13 @@ from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, RemovalPolicy, Stack, 
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct, Node
 
 from kinesis_stream_encryption import (
     STREAM_ACTIONS,
+    DriftCheck,
     KinesisStreamEncryption,
     KinesisStreamEncryptionProvider,
 )
@@ -240,6 +244,7 @@ class KinesisStreamEncryptionProviderStack(Stack):
         *,
         provider_scope: ProviderScope,
         export_name: str = EXPORT_NAME,
+        drift_check: DriftCheck | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -251,9 +256,12 @@ class KinesisStreamEncryptionProviderStack(Stack):
         if not re.fullmatch(r"[a-zA-Z0-9:-]{1,255}", export_name):
             raise ValueError(f"exportName {export_name!r}: 1-255 of a-z, A-Z, 0-9, ':', '-'")
         self.provider_scope = provider_scope
+        drift_check = drift_check or drift_check_from_context(self)
         # Its key scope (key ARNs, aliases, or any key through Kinesis) also bounds which key a
         # Delete can give back: no grant beyond it.
-        provider = KinesisStreamEncryptionProvider(self, "Provider", restore_prior_keys=False)
+        provider = KinesisStreamEncryptionProvider(
+            self, "Provider", restore_prior_keys=False, drift_check=drift_check
+        )
         self.provider = provider
 
         def stream_arn(name: str) -> str:
@@ -322,6 +330,30 @@ class KinesisStreamEncryptionProviderStack(Stack):
             description="ServiceToken for Custom::KinesisStreamEncryption resources",
             export_name=export_name,
         )
+
+
+def drift_check_from_context(stack: Stack) -> DriftCheck | None:
+    """The provider stack's drift check from CDK context; None unless ``driftCheckMinutes``."""
+    node = stack.node
+    minutes = node.try_get_context("driftCheckMinutes")
+    if minutes is None or str(minutes).upper() == "NONE":
+        return None
+    if not str(minutes).isdigit():
+        raise ValueError(f"driftCheckMinutes must be a whole number of minutes, not {minutes!r}")
+    repair = str(node.try_get_context("driftRepair") or "false").lower()
+    if repair not in ("true", "false"):
+        raise ValueError(f"driftRepair must be true or false, not {repair!r}")
+    topic_arn = node.try_get_context("driftAlarmTopicArn")
+    topic = (
+        sns.Topic.from_topic_arn(stack, "DriftAlarmTopic", str(topic_arn)) if topic_arn else None
+    )
+    regions = _split(node.try_get_context("driftCheckRegions") or "")
+    return DriftCheck(
+        schedule=cdk.Duration.minutes(int(str(minutes))),
+        repair=repair == "true",
+        alarm_topic=topic,
+        regions=regions,
+    )
 
 
 def _nag_arn(stack: Stack, arn: str) -> str:

@@ -66,6 +66,7 @@ from devsupport.cdk_template import (
     read_template,
     synthesize,
 )
+from devsupport.drift_demo import DriftDemoResult, run_drift_demo, show_drift
 from devsupport.http_receiver import ResponseReceiver
 from devsupport.lifecycle_demo import (
     AWS_MANAGED_KEY,
@@ -543,7 +544,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Not running: {error}", file=sys.stderr)
             return 2
         results: list[StepResult] = []
+        drift: DriftDemoResult | None = None
         for index, step in enumerate(steps, 1):
+            if step.request_type == "Delete" and drift is None:
+                # Before Delete, while the stream is encrypted: one drift, detected and repaired.
+                drift = run_drift_demo(
+                    handler,
+                    target.kinesis,
+                    sink,
+                    stream_name=resource.stream_name,
+                    key=results[-1].step.properties["KeyId"],
+                    function_arn=resource.function_arn,
+                )
+                show_drift(drift)
+                if not drift.ok:
+                    break
             result = demo.run(step)
             results.append(result)
             show(index, len(steps), result)
@@ -561,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
             final = wait_active(target.kinesis, resource.stream_name)
         summary(results)
         passed = len(results) == len(steps) and all(r.ok for r in results)
-        passed = passed and final.encryption_type == "NONE"
+        passed = passed and final.encryption_type == "NONE" and drift is not None and drift.ok
         print(f"\nFinal stream state: {final}")
         print("Demo " + ("passed." if passed else "FAILED."))
         return 0 if passed else 1

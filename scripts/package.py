@@ -114,6 +114,8 @@ def synthesize_provider(outdir: Path) -> tuple[Json, Path]:
         app,
         "PackagedProvider",
         provider_scope=app_module.ProviderScope(all_streams=True),
+        # Synthesized on; the DriftCheck* parameters turn it off (the default) or tune it.
+        drift_check=app_module.DriftCheck(),
         synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
     )
     app.synth()
@@ -436,11 +438,12 @@ def parameterize(template: Json, *, code: CodeLocation) -> Json:
     (log_group,) = _resources(out, "AWS::Logs::LogGroup").values()
     log_group["Properties"]["RetentionInDays"] = {"Ref": "LogRetentionInDays"}
     _scope_role(out, function)
+    _parameterize_drift_check(out, function)
 
     export_name = out["Outputs"]["ServiceToken"]["Export"]["Name"]
     out["Outputs"]["ServiceToken"]["Export"]["Name"] = {"Ref": "ExportName"}
-    out["Parameters"] = _parameters(code, layer_parameter, export_name)
-    out["Conditions"] = _conditions()
+    out["Parameters"] = {**_parameters(code, layer_parameter, export_name), **_drift_parameters()}
+    out["Conditions"] = {**_conditions(), **_drift_conditions()}
     out["Rules"] = _rules()
     out["Metadata"] = {"AWS::CloudFormation::Interface": _interface()}
     ordered = {"AWSTemplateFormatVersion": "2010-09-09", "Description": out.pop("Description")}
@@ -551,6 +554,106 @@ def _scope_role(out: Json, function: Json) -> None:
     }
 
 
+# --- the drift check (opt-in) ---------------------------------------------------------------
+
+DRIFT_SCHEDULE_PATTERN = (
+    r"NONE|rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)"
+)
+
+
+def _drift_parameters() -> Json:
+    return {
+        "DriftCheckSchedule": {
+            "Type": "String",
+            "Default": "NONE",
+            "AllowedPattern": DRIFT_SCHEDULE_PATTERN,
+            "ConstraintDescription": "must be NONE or a rate expression, e.g. rate(1 hour)",
+            "Description": "NONE (default): no drift check. A rate expression, e.g. "
+            "rate(1 hour): check that the streams this provider encrypted still are, alarm "
+            "on EncryptionDrift; a check never outlasts this period.",
+        },
+        "DriftRepair": {
+            "Type": "String",
+            "Default": "false",
+            "AllowedValues": ["false", "true"],
+            "Description": "true: restore the tagged key on a drifted ACTIVE stream "
+            "(StartStreamEncryption, one of its 25 daily key changes).",
+        },
+        "DriftAlarmTopicArn": {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": "|arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]{1,256}",
+            "ConstraintDescription": "must be empty or an SNS topic ARN",
+            "Description": "SNS topic the EncryptionDrift alarm notifies; empty for none.",
+        },
+        "DriftCheckRegions": {
+            "Type": "CommaDelimitedList",
+            "Default": "",
+            "AllowedPattern": "|[a-z]{2}(-[a-z]+)+-[0-9]{1,2}",
+            "ConstraintDescription": "must be region names",
+            "Description": "Regions whose streams the check lists; empty: this stack's region. "
+            "The stream scope above still limits which streams it may read and repair.",
+        },
+    }
+
+
+def _drift_conditions() -> Json:
+    def empty(name: str) -> Json:
+        return {"Fn::Equals": [{"Fn::Join": ["", {"Ref": name}]}, ""]}
+
+    return {
+        "DriftCheckOn": {"Fn::Not": [{"Fn::Equals": [{"Ref": "DriftCheckSchedule"}, "NONE"]}]},
+        "DriftRepairOn": {"Fn::Equals": [{"Ref": "DriftRepair"}, "true"]},
+        "HasDriftAlarmTopic": {"Fn::Not": [{"Fn::Equals": [{"Ref": "DriftAlarmTopicArn"}, ""]}]},
+        "HasDriftCheckRegions": {"Fn::Not": [empty("DriftCheckRegions")]},
+    }
+
+
+def _parameterize_drift_check(out: Json, function: Json) -> None:
+    """The synthesized schedule, alarm, permission and ListStreams policy, all conditional on
+    DriftCheckSchedule; repair, topic and regions from their parameters."""
+    (rule,) = _resources(out, "AWS::Events::Rule").values()
+    (alarm,) = _resources(out, "AWS::CloudWatch::Alarm").values()
+    (permission,) = _resources(out, "AWS::Lambda::Permission").values()
+    (policy,) = [
+        v
+        for v in _resources(out, "AWS::IAM::Policy").values()
+        if any(
+            "kinesis:ListStreams" in _actions(s)
+            for s in v["Properties"]["PolicyDocument"]["Statement"]
+        )
+    ]
+    if permission["Properties"]["Principal"] != "events.amazonaws.com":
+        raise ValueError("unexpected Lambda permission in the synthesized provider")
+    for resource in (rule, alarm, permission, policy):
+        resource["Condition"] = "DriftCheckOn"
+    rule["Properties"]["ScheduleExpression"] = {"Ref": "DriftCheckSchedule"}
+    (target,) = rule["Properties"]["Targets"]
+
+    def check_input(repair: bool) -> str:
+        return json.dumps(
+            {"kinesis-stream-encryption": "check", "repair": repair}, separators=(",", ":")
+        )
+
+    target["Input"] = {"Fn::If": ["DriftRepairOn", check_input(True), check_input(False)]}
+    alarm["Properties"]["AlarmActions"] = {
+        "Fn::If": ["HasDriftAlarmTopic", [{"Ref": "DriftAlarmTopicArn"}], _NO_VALUE]
+    }
+    # The template cannot compute seconds from a rate expression: the alarm sums hourly (an
+    # alarm per drift seen that hour), and the function reads the period from the expression.
+    alarm["Properties"]["Period"] = 3600
+    variables = function["Properties"]["Environment"]["Variables"]
+    variables.pop("DRIFT_CHECK_PERIOD_SECONDS")
+    variables["DRIFT_CHECK_SCHEDULE"] = {"Ref": "DriftCheckSchedule"}
+    variables["DRIFT_CHECK_REGIONS"] = {
+        "Fn::If": [
+            "HasDriftCheckRegions",
+            {"Fn::Join": [",", {"Ref": "DriftCheckRegions"}]},
+            {"Ref": "AWS::Region"},
+        ]
+    }
+
+
 def _interface() -> Json:
     groups = [
         ("Code", ["CodeS3Bucket", "CodeS3BucketRegionSuffix", "CodeS3Key"]),
@@ -560,6 +663,7 @@ def _interface() -> Json:
             "Function",
             ["ExportName", "LogRetentionInDays", "Tracing", "PowertoolsLayerParameter"],
         ),
+        ("Drift check (opt-in)", list(_drift_parameters())),
     ]
     return {
         "ParameterGroups": [

@@ -32,6 +32,7 @@ from .provider import (
     DEFAULT_SERVICE_TIMEOUT,
     MAX_SERVICE_TIMEOUT,
     RESOURCE_TYPE,
+    DriftCheck,
     KinesisStreamEncryptionProvider,
     key_statements,
     stream_statements,
@@ -86,6 +87,8 @@ class KinesisStreamEncryption(Construct):
     :param stream_name_prefix: for many streams in one stack: grant the Kinesis actions once on
         streams whose names start with it instead of per stream (see the provider). Same value
         for a whole stack; every stream's name must start with it.
+    :param drift_check: opt-in scheduled check (and optional repair) of the streams the stack's
+        resources encrypted, with an alarm (see ``DriftCheck``). Same value for a whole stack.
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class KinesisStreamEncryption(Construct):
         powertools_layer: lambda_.ILayerVersion | None = None,
         tracing: bool = False,
         stream_name_prefix: str | None = None,
+        drift_check: DriftCheck | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if removal_policy not in ACCEPTED_REMOVAL_POLICIES:
@@ -114,12 +118,14 @@ class KinesisStreamEncryption(Construct):
             powertools_layer=powertools_layer,
             tracing=tracing,
             stream_name_prefix=stream_name_prefix,
+            drift_check=drift_check,
         )
         properties: dict[str, str] = {}
 
         self.stream_arn, self.location = self._resolve_stream(stack, stream, properties)
         stream_region = Arn.split(self.stream_arn, ArnFormat.SLASH_RESOURCE_NAME).region
         self._stream_region = stream_region or stack.region
+        self.provider.add_drift_region(self._stream_region)
         self._check_account(stack)
         self._claim_stream()
         if self.provider.stream_name_prefix is None:

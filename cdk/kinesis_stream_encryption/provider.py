@@ -12,14 +12,29 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import jsii
-from aws_cdk import Annotations, ArnFormat, Duration, Stack
+from aws_cdk import (
+    Acknowledgment,
+    Annotations,
+    ArnFormat,
+    Duration,
+    IStableStringProducer,
+    Lazy,
+    Stack,
+    Validations,
+)
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IValidation
 
@@ -116,6 +131,10 @@ class KinesisStreamEncryptionProvider(Construct):
         statements in managed policies of at most 6,144 characters, instead of one policy per
         resource. Per-stream policies are the default; synthesis fails and names this option when
         they would not fit the role's 10,240-character inline quota.
+    :param drift_check: opt-in: a schedule that makes the function check the streams it encrypted
+        (and, with ``repair``, restore their key), an alarm on ``EncryptionDrift``, and the IAM
+        for it (``kinesis:ListStreams`` on ``*``, which cannot be scoped; ListTagsForStream on
+        each stream as granted for the others). See ``DriftCheck``.
     """
 
     def __init__(
@@ -128,6 +147,7 @@ class KinesisStreamEncryptionProvider(Construct):
         tracing: bool = False,
         stream_name_prefix: str | None = None,
         restore_prior_keys: bool = True,
+        drift_check: DriftCheck | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if stream_name_prefix is not None and not re.fullmatch(
@@ -146,6 +166,11 @@ class KinesisStreamEncryptionProvider(Construct):
         self._shared_kms: dict[str, list[iam.PolicyStatement]] = {}
         self.key_policies: list[iam.ManagedPolicy] = []
         self._prefix_policy: iam.Policy | None = None
+        self.drift_check = drift_check
+        self._drift_regions: list[str] = []
+        self.drift_check_policy: iam.Policy | None = None
+        self.drift_alarm: cloudwatch.Alarm | None = None
+        self.drift_schedule: events.Rule | None = None
 
         # A role of our own rather than AWSLambdaBasicExecutionRole: logs are granted on this
         # function's log group only, and every other statement is added per resource.
@@ -181,8 +206,8 @@ class KinesisStreamEncryptionProvider(Construct):
             tracing=lambda_.Tracing.ACTIVE if tracing else None,
             layers=[self.powertools_layer],
             environment={
-                "POWERTOOLS_SERVICE_NAME": "kinesis-stream-encryption",
-                "POWERTOOLS_METRICS_NAMESPACE": "KinesisStreamEncryption",
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 # The handler imports the X-Ray SDK only when this says tracing is on.
                 "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
@@ -214,6 +239,8 @@ class KinesisStreamEncryptionProvider(Construct):
             roles=[self.role],
             statements=ownership_statements(self, restore_prior_keys=restore_prior_keys),
         )
+        if drift_check is not None:
+            self._add_drift_check(drift_check)
         self.node.add_validation(_QuotaCheck(self))
 
     @classmethod
@@ -224,6 +251,7 @@ class KinesisStreamEncryptionProvider(Construct):
         powertools_layer: lambda_.ILayerVersion | None = None,
         tracing: bool = False,
         stream_name_prefix: str | None = None,
+        drift_check: DriftCheck | None = None,
     ) -> KinesisStreamEncryptionProvider:
         """Find or create the stack's single provider (like ``lambda.SingletonFunction``).
 
@@ -238,6 +266,7 @@ class KinesisStreamEncryptionProvider(Construct):
                 powertools_layer=powertools_layer,
                 tracing=tracing,
                 stream_name_prefix=stream_name_prefix,
+                drift_check=drift_check,
             )
         if not isinstance(existing, cls):
             raise ValueError(
@@ -255,6 +284,7 @@ class KinesisStreamEncryptionProvider(Construct):
         for option, wanted, present in (
             ("tracing", tracing, existing.tracing),
             ("stream_name_prefix", stream_name_prefix, existing.stream_name_prefix),
+            ("drift_check", drift_check, existing.drift_check),
         ):
             if wanted != present:
                 raise ValueError(
@@ -342,6 +372,8 @@ class KinesisStreamEncryptionProvider(Construct):
         inline_documents.append(self.ownership_policy.document)
         if self._prefix_policy is not None:
             inline_documents.append(self._prefix_policy.document)
+        if self.drift_check_policy is not None:
+            inline_documents.append(self.drift_check_policy.document)
         default_policy = self.role.node.try_find_child("DefaultPolicy")
         if isinstance(default_policy, iam.Policy):
             inline_documents.append(default_policy.document)
@@ -350,6 +382,62 @@ class KinesisStreamEncryptionProvider(Construct):
             estimated_policy_chars(stack.resolve(p.document.to_json())) for p in self.key_policies
         )
         return PolicySizes(inline, managed)
+
+    # -- drift check ---------------------------------------------------------------------------
+
+    def add_drift_region(self, region: str) -> None:
+        """A stream of this region is encrypted through the provider: the check serves it."""
+        if region not in self._drift_regions:
+            self._drift_regions.append(region)
+
+    def _drift_regions_value(self) -> str:
+        regions = self._drift_regions or [Stack.of(self).region]
+        return ",".join(regions)
+
+    def _add_drift_check(self, check: DriftCheck) -> None:
+        """The schedule, the alarm, the function's settings and the unscopable ListStreams."""
+        schedule = events.Schedule.rate(check.schedule)
+        self.function.add_environment(DRIFT_PERIOD_ENV, str(int(check.schedule.to_seconds())))
+        self.function.add_environment(
+            DRIFT_REGIONS_ENV,
+            ",".join(check.regions) if check.regions else Lazy.string(_DriftRegions(self)),
+        )
+        self.drift_check_policy = iam.Policy(
+            self,
+            "DriftCheckPolicy",
+            roles=[self.role],
+            statements=[iam.PolicyStatement(actions=["kinesis:ListStreams"], resources=["*"])],
+        )
+        Validations.of(self.drift_check_policy).acknowledge(
+            Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=LIST_STREAMS_REASON)
+        )
+        self.drift_schedule = events.Rule(
+            self,
+            "DriftCheckSchedule",
+            description="Checks that the streams this provider encrypted still are",
+            schedule=schedule,
+            targets=[
+                events_targets.LambdaFunction(
+                    self.function,
+                    event=events.RuleTargetInput.from_object(drift_check_event(check.repair)),
+                    # The next scheduled check comes soon enough: never two at once.
+                    retry_attempts=0,
+                )
+            ],
+        )
+        self.drift_alarm = cloudwatch.Alarm(
+            self,
+            "EncryptionDriftAlarm",
+            alarm_description="A stream encrypted by Custom::KinesisStreamEncryption lost its "
+            "encryption or key outside CloudFormation; the function's log names it.",
+            metric=drift_metric(check.schedule),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        if check.alarm_topic is not None:
+            self.drift_alarm.add_alarm_action(cloudwatch_actions.SnsAction(check.alarm_topic))
 
     def grant_stream(self, stream_arn: str) -> iam.Grant:
         """Grant ``STREAM_ACTIONS`` on a stream ARN (or pattern) in the role's default policy.
@@ -624,3 +712,98 @@ def estimated_policy_chars(document: Any) -> int:
 
     rendered = json.dumps(flatten(document), separators=(",", ":"))
     return sum(1 for character in rendered if not character.isspace())
+
+
+# --------------------------------------------------------------------------------------------
+# Drift check (opt-in)
+# --------------------------------------------------------------------------------------------
+
+#: The function's settings for the check (read by ``lambda_src/.../handlers/check.py``).
+DRIFT_PERIOD_ENV = "DRIFT_CHECK_PERIOD_SECONDS"
+DRIFT_REGIONS_ENV = "DRIFT_CHECK_REGIONS"
+DRIFT_SCHEDULE_ENV = "DRIFT_CHECK_SCHEDULE"
+#: The metric the function emits per drifted stream (EMF; Powertools adds the ``service``
+#: dimension) and the alarm watches.
+METRICS_NAMESPACE = "KinesisStreamEncryption"
+SERVICE_NAME = "kinesis-stream-encryption"
+DRIFT_METRIC = "EncryptionDrift"
+LIST_STREAMS_REASON = (
+    "The drift check lists the account's streams to find those this provider encrypted: "
+    "kinesis:ListStreams supports no resource-level permissions (Resource must be '*'). It "
+    "returns stream names only; every per-stream action stays scoped to the provider's streams."
+)
+
+
+class DriftCheck:
+    """Opt-in drift check of a provider (see SPEC "Drift check").
+
+    :param schedule: how often the check runs (whole minutes, 1 minute to 1 day; default hourly).
+        A check stops at the end of its period, so two never overlap.
+    :param repair: restore the tagged key on a drifted ACTIVE stream (StartStreamEncryption; one
+        of the stream's 25 daily key changes). Off by default: report only.
+    :param alarm_topic: an SNS topic the ``EncryptionDrift`` alarm notifies.
+    :param regions: regions whose streams the check lists; default: the regions of the streams
+        the stack's resources encrypt (the stack's own region when none is known).
+    """
+
+    def __init__(
+        self,
+        *,
+        schedule: Duration | None = None,
+        repair: bool = False,
+        alarm_topic: sns.ITopic | None = None,
+        regions: Sequence[str] | None = None,
+    ) -> None:
+        # A plain class, not a dataclass: this module is also loaded stand-alone.
+        self.schedule = schedule or Duration.hours(1)
+        minutes = self.schedule.to_minutes()  # raises unless whole minutes
+        if not 1 <= minutes <= 24 * 60:
+            raise ValueError(f"drift check schedule must be 1 minute to 1 day, not {minutes} min")
+        self.repair = repair
+        self.alarm_topic = alarm_topic
+        self.regions = tuple(regions or ())
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, DriftCheck)
+            and self.schedule.to_seconds() == other.schedule.to_seconds()
+            and self.repair == other.repair
+            and self.alarm_topic is other.alarm_topic
+            and self.regions == other.regions
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.schedule.to_seconds(), self.repair, id(self.alarm_topic), self.regions))
+
+    def __repr__(self) -> str:
+        return (
+            f"DriftCheck(schedule={int(self.schedule.to_minutes())} min, repair={self.repair}, "
+            f"alarm_topic={'set' if self.alarm_topic else None}, regions={list(self.regions)})"
+        )
+
+
+@jsii.implements(IStableStringProducer)
+class _DriftRegions:
+    """The regions of the streams the provider's resources encrypt, known only at synth."""
+
+    def __init__(self, provider: KinesisStreamEncryptionProvider) -> None:
+        self._provider = provider
+
+    def produce(self) -> str:
+        return self._provider._drift_regions_value()
+
+
+def drift_check_event(repair: bool) -> dict[str, Any]:
+    """The event the schedule sends the function."""
+    return {"kinesis-stream-encryption": "check", "repair": repair}
+
+
+def drift_metric(period: Duration) -> cloudwatch.Metric:
+    """``EncryptionDrift`` summed over one check period (at most a day, CloudWatch's limit)."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=DRIFT_METRIC,
+        dimensions_map={"service": SERVICE_NAME},
+        statistic="Sum",
+        period=period,
+    )

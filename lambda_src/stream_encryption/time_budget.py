@@ -66,6 +66,12 @@ class TimeBudget:
         )
         return self.clock.now() + (ends_at_wall - self.clock.wall())
 
+    def deadline_before(self, wall_moment: float) -> Deadline:
+        """Where work in this invocation must stop for something due at ``wall_moment`` (epoch
+        seconds): that moment or the invocation's end, whichever comes first."""
+        at = self.clock.now() + (wall_moment - self.clock.wall())
+        return Deadline(self.clock, min(self._work_until, at))
+
     def deadline(self, progress: Progress, service_timeout: int) -> Deadline:
         """Where waiting in this invocation must stop: the earlier of the two clocks."""
         stop = self._cloudformation_stops_waiting(progress, service_timeout)

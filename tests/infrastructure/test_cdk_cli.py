@@ -79,7 +79,9 @@ def installed_is_current() -> bool:
 @pytest.fixture(scope="session")
 def locked_cdk_cli() -> Iterator[Path]:
     """node_modules/.bin/cdk, installed with `npm ci` first if missing or stale (once per run;
-    a lock keeps concurrent runs on this checkout from installing over each other)."""
+    a lock keeps concurrent runs on this checkout from installing over each other). The lock is
+    held only while installing: another module importing this fixture gets an instance of its
+    own in the same process, which must not wait for the first one's teardown."""
     digest = hashlib.sha256(str(REPO).encode()).hexdigest()[:12]
     lock_path = Path(tempfile.gettempdir()) / f"kinesis-stream-encryption-npm-ci-{digest}.lock"
     with lock_path.open("w") as lock:
@@ -96,9 +98,9 @@ def locked_cdk_cli() -> Iterator[Path]:
                     timeout=600,
                 )
                 INSTALLED.touch()
-            yield CDK_CLI
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+    yield CDK_CLI
 
 
 def test_package_json_pins_the_cli_exactly_and_the_lockfile_matches() -> None:

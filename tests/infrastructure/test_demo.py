@@ -132,6 +132,18 @@ def test_demo_runs_the_lifecycle_with_the_synthesized_properties() -> None:
     assert "Final stream state: NONE (ACTIVE)" in output
     assert output.rstrip().endswith("Demo passed.")
 
+    # Before Delete: one drift (encryption stopped behind CloudFormation's back), detected by a
+    # report-only check, then repaired by a check with repair on.
+    drift = output[output.index("[drift] someone calls StopStreamEncryption") :]
+    drift = drift[: drift.index("[4/6] Delete")]
+    assert re.search(r"^    stream\s+NONE \(ACTIVE\)$", drift, re.MULTILINE), drift
+    assert "WARNING Encryption drift" in drift
+    assert re.search(rf"^    expected\s+KMS {re.escape(key_arn)}$", drift, re.MULTILINE), drift
+    assert re.search(r"^    actual\s+NONE$", drift, re.MULTILINE), drift
+    assert "WARNING Drift repaired" in drift
+    assert f"stream        KMS {key_arn} (ACTIVE)" in drift
+    assert re.search(r"^    drift check\s+ok$", drift, re.MULTILINE), drift
+
 
 # --- the resolver and template reader, without a synthesis -----------------------------------
 

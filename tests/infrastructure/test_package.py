@@ -251,7 +251,8 @@ def test_every_stream_grant_is_conditional_on_its_scope(packaged: dict[str, Any]
     unconditional = [a for s in by_condition[None] for a in as_list(s["Action"])]
     assert not [a for a in unconditional if a.startswith("kinesis:")]
     assert "kms:GenerateDataKey" not in unconditional
-    scopes = {c for c in by_condition if c not in (None, "TracingActive")}
+    # The drift check's ListStreams (it cannot be scoped) is tested in test_drift_check_infra.
+    scopes = {c for c in by_condition if c not in (None, "TracingActive", "DriftCheckOn")}
     assert scopes == {
         "HasStreamArns",
         "AllStreamsChosen",
@@ -279,6 +280,8 @@ def test_same_function_and_actions_as_the_cdk_provider(
     def environment(function: dict[str, Any]) -> dict[str, Any]:
         variables = dict(function["Environment"]["Variables"])
         variables.pop("POWERTOOLS_TRACE_DISABLED", None)  # a parameter in the packaged template
+        for drift_setting in ("DRIFT_CHECK_SCHEDULE", "DRIFT_CHECK_REGIONS"):  # parameters too
+            variables.pop(drift_setting, None)
         return variables
 
     assert environment(ours) == environment(theirs)
@@ -287,7 +290,9 @@ def test_same_function_and_actions_as_the_cdk_provider(
         return {a for _, s in all_statements(template) for a in as_list(s["Action"])}
 
     xray = set(packaging.XRAY_ACTIONS)
-    assert actions(packaged) - xray == actions(cdk_template) - xray
+    # The drift check's actions come with DriftCheckSchedule (see test_drift_check_infra).
+    drift = {"kinesis:ListStreams", "kinesis:ListTagsForStream"}
+    assert actions(packaged) - xray - drift == actions(cdk_template) - xray - drift
     assert xray <= actions(packaged)
     event_config = [
         r["Properties"]

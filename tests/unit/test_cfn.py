@@ -138,14 +138,16 @@ class TestBody:
         assert body["Status"] == "FAILED" and "Data" not in body
         assert "4096" in body["Reason"]
 
-    def test_oversized_echoed_ids_still_fit(self):
-        # CloudFormation never sends such ids; the body still fits and is valid JSON.
+    @pytest.mark.parametrize("status", ["SUCCESS", "FAILED"])
+    def test_oversized_echoed_ids_still_fit_and_keep_the_status(self, status):
+        # CloudFormation never sends such ids; the body still fits and is valid JSON, and the
+        # status is the outcome's (a Delete is never answered FAILED).
         target = ResponseTarget(URL, "s" * 5000, "r" * 5000, "l" * 5000)
         raw = compose_response(
-            target, status="SUCCESS", reason="x", physical_resource_id="p" * 900
+            target, status=status, reason="x", physical_resource_id="p" * 900
         ).encoded
         assert len(raw) <= 4096
-        assert json.loads(raw)["Status"] == "FAILED"
+        assert json.loads(raw)["Status"] == status
 
     def test_oversized_echoed_ids_still_leave_the_log_stream_in_the_reason(self):
         # SPEC: the Reason always names the CloudWatch log stream, whatever else is cut.

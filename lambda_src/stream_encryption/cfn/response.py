@@ -78,9 +78,10 @@ def compose_response(
         body["Reason"] = _longest_fitting_reason(body, message, suffix)
     limit = FIRST_ECHO_CAP
     while len(_encode(body)) > MAX_BODY_BYTES:  # echoed ids alone are oversized
+        # Not a real CloudFormation event (its ids fit). The status stays the outcome's: a Delete
+        # is never answered FAILED.
         for name in ("StackId", "RequestId", "LogicalResourceId", "PhysicalResourceId"):
             body[name] = str(body[name])[:limit]
-        body["Status"] = "FAILED"
         body["Reason"] = "..." + suffix
         limit //= 2
     return Response(body["Status"], body["Reason"], body["PhysicalResourceId"], _encode(body))

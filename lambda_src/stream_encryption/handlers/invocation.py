@@ -38,9 +38,10 @@ from ..dal.tagging import KinesisTagging, TaggingClient
 from ..logic.ownership import Claimant, OwnershipAccess
 from ..logic.reconcile import Runtime, apply_encryption, remove_encryption
 from ..models.outcome import Handover, Outcome
-from ..models.ownership import Owner
+from ..models.ownership import Owner, unqualified_function_arn
 from ..models.progress import Progress
 from ..time_budget import Deadline, TimeBudget
+from .check import classify_event, process_check
 from .function_info import FunctionInfo
 from .observability import MetricsSink, hide_event_response_url, set_request_keys
 
@@ -83,6 +84,10 @@ class _Invocation:
 def process(raw_event: object, context: object, deps: Dependencies) -> SendResult | None:
     """Handle one event. Never raises; returns how the response went (None: none was sent)."""
     hide_event_response_url(deps.logger, raw_event)  # before anything else can log
+    kind = classify_event(raw_event)
+    if kind != "cloudformation":
+        _process_other(kind, raw_event, context, deps)
+        return None
     parsed = parse_event(raw_event)
     set_request_keys(deps.logger, parsed)
     if parsed.target is None:
@@ -107,6 +112,20 @@ def process(raw_event: object, context: object, deps: Dependencies) -> SendResul
     return _respond(run, outcome, physical_id)
 
 
+def _process_other(kind: str, raw_event: object, context: object, deps: Dependencies) -> None:
+    """A drift check runs; anything else is refused, with no AWS call and no echo of the event."""
+    if kind == "check" and isinstance(raw_event, dict):
+        try:
+            process_check(raw_event, context, deps)
+        except Exception as error:  # a bug must not make Lambda retry a whole check
+            deps.logger.error("The drift check failed", extra={"error": type(error).__name__})
+        return
+    deps.logger.error(
+        "Refused an event that is neither a CloudFormation request nor a drift check",
+        extra={"event_type": type(raw_event).__name__},
+    )
+
+
 def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
     """The outcome and the physical id to answer with; None when a hand-over will answer."""
     request = run.parsed.request
@@ -128,7 +147,7 @@ def _run_request(run: _Invocation) -> tuple[Outcome, str] | None:
         stream_id = request.physical_resource_id or ""
         result = remove_encryption(stream_id, request.properties, progress, runtime, owner)
     else:
-        provider = _unqualified(run.info.arn)
+        provider = unqualified_function_arn(run.info.arn)
         claimant = Claimant(owner, managed_stream_of(request), provider)
         result = apply_encryption(request.properties, progress, runtime, claimant)
     if isinstance(result, Handover):
@@ -158,12 +177,6 @@ def _kinesis_opener(deps: Dependencies) -> OpenStreamEncryption:
         )
 
     return open_streams
-
-
-def _unqualified(function_arn: str) -> str | None:
-    """The function's ARN without a version or alias (the provider tag names the function)."""
-    parts = function_arn.split(":")
-    return ":".join(parts[:7]) if len(parts) >= 7 and parts[2] == "lambda" else None
 
 
 def _ownership_access(deps: Dependencies) -> OwnershipAccess:

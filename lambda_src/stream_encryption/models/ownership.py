@@ -94,6 +94,16 @@ def prior_key_of(encryption_type: str, key_id: str | None) -> str:
     return PRIOR_UNKNOWN  # a key Kinesis reported that no tag can hold: not knowable later
 
 
+def unqualified_function_arn(function_arn: str) -> str | None:
+    """``arn:...:function:name`` without a version or alias qualifier (the provider tag's form:
+    a stream tagged through ``$LATEST`` is still checked by the function invoked through an
+    alias); None when ``function_arn`` is no Lambda function ARN."""
+    parts = function_arn.split(":")
+    if len(parts) >= 7 and parts[0] == "arn" and parts[2] == "lambda" and parts[5] == "function":
+        return ":".join(parts[:7])
+    return None
+
+
 def ownership_tags(
     owner: Owner, prior_key: str, key_id: str | None, provider: str | None = None
 ) -> dict[str, str]:
