@@ -6,7 +6,6 @@ only shortened, and the raw event is never part of a message.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -146,6 +145,9 @@ def describe_errors(error: ValidationError, raw: dict[str, Any]) -> str:
 def _unknown_sentence(unknown: list[str]) -> str:
     parts = []
     for name in sorted(unknown):
+        # Imported here: only a typo pays for difflib (about 15 ms of a cold start).
+        import difflib  # noqa: PLC0415
+
         close = difflib.get_close_matches(name, _KNOWN, n=1, cutoff=0.6)
         parts.append(f"{_short(name)} (did you mean {close[0]}?)" if close else _short(name))
     return (

@@ -12,7 +12,7 @@ import contextlib
 import os
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -32,19 +32,6 @@ SCHEDULE_ENV = "DRIFT_CHECK_SCHEDULE"
 _RATE = re.compile(r"^rate\((\d+) (minute|hour|day)s?\)$")
 _UNIT_SECONDS = {"minute": 60.0, "hour": 3600.0, "day": 86400.0}
 DEFAULT_PERIOD_SECONDS = 3600.0
-
-EventKind = Literal["cloudformation", "check", "other"]
-
-
-def classify_event(raw: object) -> EventKind:
-    """A drift check (by its key), a CloudFormation request (by its keys), or neither."""
-    if not isinstance(raw, dict):
-        return "other"
-    if CHECK_EVENT_KEY in raw:
-        return "check"
-    if "RequestType" in raw or "ResponseURL" in raw:
-        return "cloudformation"
-    return "other"
 
 
 def stop_margin(period: float) -> float:

@@ -41,7 +41,7 @@ from ..models.outcome import Handover, Outcome
 from ..models.ownership import Owner, unqualified_function_arn
 from ..models.progress import Progress
 from ..time_budget import Deadline, TimeBudget
-from .check import classify_event, process_check
+from .event_kinds import classify_event
 from .function_info import FunctionInfo
 from .observability import MetricsSink, hide_event_response_url, set_request_keys
 
@@ -115,6 +115,9 @@ def process(raw_event: object, context: object, deps: Dependencies) -> SendResul
 def _process_other(kind: str, raw_event: object, context: object, deps: Dependencies) -> None:
     """A drift check runs; anything else is refused, with no AWS call and no echo of the event."""
     if kind == "check" and isinstance(raw_event, dict):
+        # Imported here: a CloudFormation request's cold start does not pay for the check.
+        from .check import process_check  # noqa: PLC0415
+
         try:
             process_check(raw_event, context, deps)
         except Exception as error:  # a bug must not make Lambda retry a whole check
