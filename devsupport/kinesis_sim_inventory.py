@@ -24,7 +24,6 @@ from botocore.model import OperationModel
 from devsupport.kinesis_sim import (
     CallRecord,
     KinesisSimulator,
-    SimulatorError,
     VirtualClock,
     _ApiError,
     _Fault,
@@ -61,29 +60,6 @@ class FleetSimulator(KinesisSimulator):
         }
 
     # ---- test controls -------------------------------------------------------------------
-
-    def throttle_next(self, operation: str, count: int = 1) -> None:
-        if operation in INVENTORY_OPERATIONS:
-            self._inventory_faults[operation].extend(
-                [_Fault(code="LimitExceededException")] * count
-            )
-            return
-        super().throttle_next(operation, count)
-
-    def fail_next(
-        self,
-        operation: str,
-        code: str,
-        message: str = "",
-        *,
-        count: int = 1,
-        http_status: int = 400,
-    ) -> None:
-        if operation in INVENTORY_OPERATIONS:
-            fault = _Fault(code=code, message=message or f"{code} (injected)", status=http_status)
-            self._inventory_faults[operation].extend([fault] * count)
-            return
-        super().fail_next(operation, code, message, count=count, http_status=http_status)
 
     # ---- request handling ----------------------------------------------------------------
 
@@ -185,6 +161,9 @@ class FleetSimulator(KinesisSimulator):
         }
 
     def _queue_fault(self, operation: str, fault: _Fault, count: int) -> None:
-        if operation in INVENTORY_OPERATIONS:
-            raise SimulatorError("use throttle_next/fail_next for inventory operations")
-        super()._queue_fault(operation, fault, count)
+        """``throttle_next``/``fail_next`` of the base class, for ListStreams too."""
+        if operation not in INVENTORY_OPERATIONS:
+            super()._queue_fault(operation, fault, count)
+            return
+        with self._lock:
+            self._inventory_faults[operation].extend([fault] * count)

@@ -585,27 +585,19 @@ def ownership_statements(
     resource's Delete (in the cleanup phase) still has it.
     """
     stack = Stack.of(scope)
-    stacks = stack.format_arn(
-        service="cloudformation",
-        region="*",
-        resource="stack",
-        resource_name="*/*",
-        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-    )
-    any_key = stack.format_arn(
-        service="kms",
-        region="*",
-        resource="key",
-        resource_name="*",
-        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-    )
-    any_stream = stack.format_arn(
-        service="kinesis",
-        region="*",
-        resource="stream",
-        resource_name="*",
-        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-    )
+
+    def anywhere_in_account(service: str, resource: str, name: str) -> str:
+        return stack.format_arn(
+            service=service,
+            region="*",
+            resource=resource,
+            resource_name=name,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    stacks = anywhere_in_account("cloudformation", "stack", "*/*")
+    any_key = anywhere_in_account("kms", "key", "*")
+    any_stream = anywhere_in_account("kinesis", "stream", "*")
     owner_lookup = iam.PolicyStatement(actions=list(OWNER_LOOKUP_ACTIONS), resources=[stacks])
     if not restore_prior_keys:
         return [owner_lookup]
