@@ -13,20 +13,9 @@ from cdk_nag import AwsSolutionsChecks
 from kinesis_stream_encryption import RESOURCE_TYPE, STREAM_ACTIONS
 
 from .conftest import REPO, ExampleApp, as_list, load_example_app, statements
+from .synth_helpers import join_text
 
 pytestmark = pytest.mark.infra
-
-
-def _text(value: object) -> str:
-    """Fn::Join of literals and Refs as text, for readable ARN assertions."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        sep, parts = value["Fn::Join"]
-        return str(sep).join(_text(p) for p in parts)
-    if isinstance(value, dict) and "Ref" in value:
-        return "${" + str(value["Ref"]) + "}"
-    return repr(value)
 
 
 def test_cdk_json_runs_the_example_app() -> None:
@@ -85,15 +74,15 @@ def test_provider_stack_role_is_scoped_by_prefix(example_app: ExampleApp) -> Non
         for action in as_list(statement["Action"]):
             by_action[action] = statement
     for action in STREAM_ACTIONS:
-        assert [_text(r) for r in as_list(by_action[action]["Resource"])] == [prefixed]
+        assert [join_text(r) for r in as_list(by_action[action]["Resource"])] == [prefixed]
     generate = by_action["kms:GenerateDataKey"]
-    assert [_text(r) for r in as_list(generate["Resource"])] == [any_key]
-    assert _text(generate["Condition"]["StringEquals"]["kms:ViaService"]) == (
+    assert [join_text(r) for r in as_list(generate["Resource"])] == [any_key]
+    assert join_text(generate["Condition"]["StringEquals"]["kms:ViaService"]) == (
         "kinesis.${AWS::Region}.${AWS::URLSuffix}"  # the partition's own suffix
     )
     context = generate["Condition"]["StringLike"]["kms:EncryptionContext:aws:kinesis:arn"]
-    assert [_text(c) for c in as_list(context)] == [prefixed]
-    assert [_text(r) for r in as_list(by_action["kms:DescribeKey"]["Resource"])] == [any_key]
+    assert [join_text(c) for c in as_list(context)] == [prefixed]
+    assert [join_text(r) for r in as_list(by_action["kms:DescribeKey"]["Resource"])] == [any_key]
     assert "lambda:InvokeFunction" in by_action
 
 
